@@ -1,0 +1,213 @@
+//! `missiva-cli`: the headless Missiva client. Its interface is stable: tests and scripts use it.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use missiva_core::account::AccountInfo;
+use missiva_core::accounts::{Accounts, OpenOptions};
+use missiva_core::ids::AccountId;
+use missiva_core::keystore::KeystoreKind;
+use missiva_core::secret::Passcode;
+
+/// Missiva from the command line: the same data folder and accounts as the app.
+#[derive(Debug, Parser)]
+#[command(name = "missiva-cli", version, about)]
+struct Cli {
+    /// The data folder (default: the platform data folder).
+    #[arg(long, global = true, env = "MISSIVA_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where new accounts keep their database key: "os" (system keychain) or "file".
+    #[arg(long, global = true, env = "MISSIVA_KEYSTORE", default_value = "os")]
+    keystore: KeystoreKind,
+    /// The app passcode, if the data folder has one (read from the environment only).
+    #[arg(long, env = "MISSIVA_PASSCODE", hide = true, hide_env_values = true)]
+    passcode: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, list, rename, remove and select accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Set or clear the app passcode that wraps every account's key.
+    #[command(subcommand)]
+    Passcode(PasscodeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account with its own encrypted database.
+    Create {
+        /// The account's display name.
+        #[arg(long)]
+        name: String,
+        /// The relay address (ws:// or wss://).
+        #[arg(long)]
+        relay: Option<String>,
+        /// Print the new account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename an account.
+    Rename {
+        /// The account's id.
+        id: AccountId,
+        /// The new name.
+        name: String,
+        /// Print the renamed account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and delete its data from this computer.
+    Remove {
+        /// The account's id.
+        id: AccountId,
+    },
+    /// Make an account the selected one.
+    Select {
+        /// The account's id.
+        id: AccountId,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PasscodeCommand {
+    /// Set or change the passcode; the new one is read from MISSIVA_NEW_PASSCODE or stdin.
+    Set,
+    /// Remove the passcode.
+    Clear,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MISSIVA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("missiva-cli: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = match cli.data_dir {
+        Some(d) => d,
+        None => Accounts::default_dir()?,
+    };
+    let options = OpenOptions {
+        keystore: cli.keystore,
+        passcode: cli.passcode.map(Passcode::new),
+        ..OpenOptions::default()
+    };
+    let mut accounts = Accounts::open(&dir, options)?;
+    match cli.command {
+        Command::Account(cmd) => account(&mut accounts, cmd),
+        Command::Passcode(PasscodeCommand::Set) => {
+            let new = read_new_passcode()?;
+            accounts.set_passcode(Some(&new))?;
+            eprintln!("passcode set");
+            Ok(())
+        }
+        Command::Passcode(PasscodeCommand::Clear) => {
+            accounts.set_passcode(None)?;
+            eprintln!("passcode removed");
+            Ok(())
+        }
+    }
+}
+
+fn account(accounts: &mut Accounts, cmd: AccountCommand) -> Result<()> {
+    match cmd {
+        AccountCommand::Create { name, relay, json } => {
+            let info = accounts.create(&name, relay.as_deref())?;
+            print_one(&info, json)
+        }
+        AccountCommand::List { json } => {
+            let list = accounts.list();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                eprintln!("no accounts; create one with: missiva-cli account create --name NAME");
+            } else {
+                for info in &list {
+                    println!("{}", line(info));
+                }
+            }
+            Ok(())
+        }
+        AccountCommand::Rename { id, name, json } => {
+            let info = accounts.rename(id, &name)?;
+            print_one(&info, json)
+        }
+        AccountCommand::Remove { id } => {
+            let name = accounts.info_of(id)?.name;
+            accounts.remove(id)?;
+            eprintln!("removed account {id} ({name})");
+            Ok(())
+        }
+        AccountCommand::Select { id } => {
+            accounts.select(id)?;
+            Ok(())
+        }
+    }
+}
+
+fn print_one(info: &AccountInfo, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(info)?);
+    } else {
+        println!("{}", line(info));
+    }
+    Ok(())
+}
+
+fn line(info: &AccountInfo) -> String {
+    let mut s = format!(
+        "{} {:>3}  {}",
+        if info.selected { "*" } else { " " },
+        info.id,
+        info.name
+    );
+    if let Some(relay) = &info.relay {
+        s.push_str(&format!("  relay {relay}"));
+    }
+    if info.keystore == KeystoreKind::File {
+        s.push_str("  [file keystore]");
+    }
+    s
+}
+
+fn read_new_passcode() -> Result<Passcode> {
+    if let Ok(p) = std::env::var("MISSIVA_NEW_PASSCODE") {
+        return Ok(Passcode::new(p));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("new passcode: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the new passcode from stdin")?;
+    Ok(Passcode::new(line.trim_end_matches(['\r', '\n'])))
+}
