@@ -1,5 +1,12 @@
 //! The account commands through the real `missiva-cli` binary in a temporary data folder.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -32,7 +39,13 @@ fn create_list_rename_remove_round_trip() {
     let work = ok_json(
         dir,
         &[
-            "account", "create", "--name", "Work", "--relay", "ws://127.0.0.1:9", "--json",
+            "account",
+            "create",
+            "--name",
+            "Work",
+            "--relay",
+            "ws://127.0.0.1:9",
+            "--json",
         ],
     );
     assert_eq!(work["name"], "Work");
@@ -107,7 +120,11 @@ fn passcode_protects_the_data_folder() {
         .env("MISSIVA_NEW_PASSCODE", "tr0ub4dor")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = cli(dir, &["account", "list", "--json"]);
     assert!(!out.status.success());
@@ -127,5 +144,9 @@ fn passcode_protects_the_data_folder() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passcode"));
     // `select` opens the database: the wrapped key must unwrap to the right key.
     let right = with("tr0ub4dor");
-    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
 }

@@ -458,9 +458,7 @@ fn validate_relay(url: &str) -> Result<String, AccountsError> {
         .strip_prefix("wss://")
         .or_else(|| url.strip_prefix("ws://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(url.to_owned())
-        }
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(url.to_owned()),
         _ => Err(AccountsError::InvalidRelay {
             url: url.to_owned(),
         }),
@@ -477,6 +475,9 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

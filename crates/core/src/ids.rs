@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// An account in one data directory; stable for the life of the account, never reused.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct AccountId(pub u32);
 

@@ -1,11 +1,16 @@
 //! The account set on a real data folder: isolation, encryption at rest, keys, the lock,
 //! crash safety of accounts.toml.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 
-use missiva_core::accounts::{
-    ACCOUNTS_FILE, Accounts, AccountsError, DATABASE_FILE, OpenOptions,
-};
+use missiva_core::accounts::{ACCOUNTS_FILE, Accounts, AccountsError, DATABASE_FILE, OpenOptions};
 use missiva_core::events::EventKind;
 use missiva_core::ids::AccountId;
 use missiva_core::keystore::KeystoreKind;
@@ -41,7 +46,11 @@ fn database_of(dir: &Path, id: AccountId) -> PathBuf {
 fn key_file(db: &Path) -> PathBuf {
     let folder = db.parent().unwrap();
     let name = folder.file_name().unwrap().to_str().unwrap();
-    folder.parent().unwrap().join("keys").join(format!("{name}.key"))
+    folder
+        .parent()
+        .unwrap()
+        .join("keys")
+        .join(format!("{name}.key"))
 }
 
 #[test]
@@ -151,7 +160,10 @@ fn a_second_accounts_on_the_same_dir_is_already_running() {
     let tmp = tempfile::tempdir().unwrap();
     let first = open(tmp.path());
     let err = Accounts::open(tmp.path(), file_opts()).unwrap_err();
-    assert!(matches!(err, AccountsError::AlreadyRunning { .. }), "{err:?}");
+    assert!(
+        matches!(err, AccountsError::AlreadyRunning { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("already running"));
     drop(first);
     // Released with the first one.
@@ -187,7 +199,10 @@ fn a_damaged_accounts_toml_is_an_error_and_is_left_untouched() {
     let path = tmp.path().join(ACCOUNTS_FILE);
     std::fs::write(&path, b"version = 1\nnext_id = \"oops\n").unwrap();
     let err = Accounts::open(tmp.path(), file_opts()).unwrap_err();
-    assert!(matches!(err, AccountsError::DamagedConfig { .. }), "{err:?}");
+    assert!(
+        matches!(err, AccountsError::DamagedConfig { .. }),
+        "{err:?}"
+    );
     assert_eq!(
         std::fs::read(&path).unwrap(),
         b"version = 1\nnext_id = \"oops\n"
@@ -199,7 +214,9 @@ fn create_rename_select_remove_and_their_events() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
     let mut events = accounts.events().subscribe();
-    let work = accounts.create("  Work ", Some("wss://relay.example.org")).unwrap();
+    let work = accounts
+        .create("  Work ", Some("wss://relay.example.org"))
+        .unwrap();
     assert_eq!(work.name, "Work");
     assert!(work.selected, "the first account is selected");
     assert_eq!(work.keystore, KeystoreKind::File);
@@ -237,7 +254,13 @@ fn create_rename_select_remove_and_their_events() {
     assert_eq!(accounts.selected(), Some(work.id));
     let listed_dirs = std::fs::read_dir(tmp.path())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("acct-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("acct-")
+        })
         .count();
     assert_eq!(listed_dirs, 2, "the removed account's folder is gone");
 }
@@ -269,10 +292,15 @@ fn passcode_wraps_the_keys() {
     let id = accounts.create("Work", None).unwrap().id;
     let db = database_of(tmp.path(), id);
     let raw_before = std::fs::read(key_file(&db)).unwrap();
-    accounts.set_passcode(Some(&Passcode::new("1234-abcd"))).unwrap();
+    accounts
+        .set_passcode(Some(&Passcode::new("1234-abcd")))
+        .unwrap();
     drop(accounts);
     let wrapped = std::fs::read(key_file(&db)).unwrap();
-    assert_ne!(wrapped, raw_before, "the stored key is no longer the raw key");
+    assert_ne!(
+        wrapped, raw_before,
+        "the stored key is no longer the raw key"
+    );
     assert!(!wrapped.windows(32).any(|w| w == raw_before.as_slice()));
 
     let err = Accounts::open(tmp.path(), file_opts()).unwrap_err();
@@ -281,7 +309,12 @@ fn passcode_wraps_the_keys() {
         passcode: Some(Passcode::new("1234-abce")),
         ..file_opts()
     };
-    assert!(Accounts::open(tmp.path(), wrong).unwrap_err().to_string().contains("wrong passcode"));
+    assert!(
+        Accounts::open(tmp.path(), wrong)
+            .unwrap_err()
+            .to_string()
+            .contains("wrong passcode")
+    );
 
     let right = OpenOptions {
         passcode: Some(Passcode::new("1234-abcd")),

@@ -65,7 +65,8 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => return Err(ReadError::Io(e)),
         };
-        let config: Config = toml::from_str(&text).map_err(|e| ReadError::Damaged(e.to_string()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ReadError::Damaged(e.to_string()))?;
         if config.version > VERSION {
             return Err(ReadError::Damaged(format!(
                 "written by a newer Missiva (format {}, this one reads {VERSION})",

@@ -90,7 +90,10 @@ fn tables_are_strict() {
             [],
         )
     });
-    assert!(err.is_err(), "a STRICT table must refuse text in an INTEGER column");
+    assert!(
+        err.is_err(),
+        "a STRICT table must refuse text in an INTEGER column"
+    );
 }
 
 #[test]

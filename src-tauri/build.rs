@@ -1,0 +1,23 @@
+//! Lists every app command so that each window needs an explicit capability for it.
+
+// When adding a command: add it here, to `generate_handler!` in lib.rs, and to
+// capabilities/main.json.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_accounts",
+    "unlock",
+    "create_account",
+    "rename_account",
+    "remove_account",
+    "select_account",
+    "subscribe_events",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build step failed: {e:#}");
+        std::process::exit(1);
+    }
+}

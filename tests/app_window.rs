@@ -1,0 +1,150 @@
+//! The real app window, driven through tauri-driver + WebKitWebDriver: create two accounts,
+//! switch between them, restart the app on the same data folder and find them still there.
+//! Run by `make test-app` (Xvfb + a private D-Bus session); `--ignored` elsewhere.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::{Client, ClientBuilder, Locator};
+use missiva_tests::{TauriDriver, app_binary, artifacts_dir};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn launch(driver: &TauriDriver) -> Result<Client> {
+    let app = app_binary()?;
+    ensure!(
+        app.is_file(),
+        "build the app first (make app): {} is missing",
+        app.display()
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": app.display().to_string() }),
+    );
+    caps.insert("browserName".into(), json!("wry"));
+    let client = ClientBuilder::rustls()?
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .context("start a WebDriver session with the app")?;
+    Ok(client)
+}
+
+async fn wait_css(c: &Client, css: &str) -> Result<fantoccini::elements::Element> {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))
+}
+
+async fn create_account(c: &Client, open_with: &str, name: &str) -> Result<()> {
+    wait_css(c, open_with).await?.click().await?;
+    let input = wait_css(c, "[role=dialog] input").await?;
+    input.send_keys(name).await?;
+    wait_css(c, "[role=dialog] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    wait_css(c, &format!("nav button.account[aria-label=\"{name}\"]")).await?;
+    Ok(())
+}
+
+async fn header(c: &Client) -> Result<String> {
+    let h1 = wait_css(c, "h1.account-name").await?;
+    Ok(h1
+        .prop("textContent")
+        .await?
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
+}
+
+async fn wait_header(c: &Client, want: &str) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let got = header(c).await?;
+        if got == want {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "header shows {got:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn pressed(c: &Client, name: &str) -> Result<bool> {
+    let button = wait_css(c, &format!("nav button.account[aria-label=\"{name}\"]")).await?;
+    Ok(button.attr("aria-pressed").await?.as_deref() == Some("true"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and the built app: run by make test-app"]
+async fn create_two_accounts_switch_and_find_them_after_a_restart() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let driver = TauriDriver::start(&[
+        ("MISSIVA_DATA_DIR", data.path().as_os_str()),
+        ("MISSIVA_KEYSTORE", "file".as_ref()),
+        ("LANG", "en_US.UTF-8".as_ref()),
+    ])?;
+
+    let c = launch(&driver).await?;
+    if let Err(e) = first_run(&c).await {
+        let png = c.screenshot().await?;
+        std::fs::write(artifacts_dir()?.join("app-window-failure.png"), png)?;
+        return Err(e);
+    }
+    c.close().await?;
+
+    // Restart on the same data folder: both accounts are there, "Home" still selected.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let c = launch(&driver).await?;
+    wait_header(&c, "Home").await?;
+    ensure!(pressed(&c, "Home").await?);
+    let accounts = c.find_all(Locator::Css("nav button.account")).await?;
+    let mut names = Vec::new();
+    for a in accounts {
+        names.push(a.attr("aria-label").await?.unwrap_or_default());
+    }
+    ensure!(
+        names == ["Work", "Home"],
+        "accounts after restart: {names:?}"
+    );
+    c.close().await?;
+    Ok(())
+}
+
+async fn first_run(c: &Client) -> Result<()> {
+    let c = c.clone();
+    ensure!(c.title().await? == "Missiva", "window title");
+    // No account yet: the welcome screen offers to create the first one.
+    create_account(&c, "button.btn-large", "Work").await?;
+    wait_header(&c, "Work").await?;
+    create_account(&c, "nav button.add", "Home").await?;
+
+    // One click switches; the rail marks the account on screen.
+    wait_css(&c, "nav button.account[aria-label=\"Home\"]")
+        .await?
+        .click()
+        .await?;
+    wait_header(&c, "Home").await?;
+    ensure!(pressed(&c, "Home").await? && !pressed(&c, "Work").await?);
+    wait_css(&c, "nav button.account[aria-label=\"Work\"]")
+        .await?
+        .click()
+        .await?;
+    wait_header(&c, "Work").await?;
+    ensure!(pressed(&c, "Work").await? && !pressed(&c, "Home").await?);
+    wait_css(&c, "nav button.account[aria-label=\"Home\"]")
+        .await?
+        .click()
+        .await?;
+    wait_header(&c, "Home").await?;
+    let png = c.screenshot().await?;
+    std::fs::write(artifacts_dir()?.join("app-window.png"), png)?;
+    Ok(())
+}
