@@ -1,0 +1,60 @@
+//! A second launch of the app hands over to the running one (which focuses its window) and
+//! exits, instead of opening a second window on the same data. Run by `make test-app`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail, ensure};
+use missiva_tests::{ChildGuard, app_binary};
+
+fn missiva_windows() -> Result<usize> {
+    let out = Command::new("xdotool")
+        .args(["search", "--name", "^Missiva$"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).lines().count())
+}
+
+#[test]
+#[ignore = "needs a display, a session bus and the built app: run by make test-app"]
+fn a_second_launch_exits_and_leaves_the_first_window() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let launch = || {
+        Command::new(app_binary()?)
+            .env("MISSIVA_DATA_DIR", data.path())
+            .env("MISSIVA_KEYSTORE", "file")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(anyhow::Error::from)
+    };
+    let mut first = ChildGuard(launch()?);
+    let start = Instant::now();
+    while missiva_windows()? == 0 {
+        ensure!(
+            start.elapsed() < Duration::from_secs(30),
+            "the first window never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let windows = missiva_windows()?;
+
+    let mut second = launch()?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = second.kill();
+            bail!("the second launch kept running: single-instance did not hand over");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    ensure!(status.success(), "the second launch failed: {status}");
+    ensure!(
+        first.0.try_wait()?.is_none(),
+        "the first app must keep running"
+    );
+    ensure!(missiva_windows()? == windows, "no new window may appear");
+    Ok(())
+}
