@@ -74,7 +74,7 @@ package: ui
 	@ls -1 $(TARGET_DIR)/release/bundle/deb/*.deb
 
 bench:
-	@echo "no benchmarks yet: they arrive with the crypto, relay and import issues"
+	$(CARGO) bench -p missiva-core --bench accounts
 
 clean:
 	$(CARGO) clean
