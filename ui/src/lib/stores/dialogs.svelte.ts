@@ -1,0 +1,21 @@
+// Which dialog, if any, is open. One at a time, like every desktop app.
+import type { AccountInfo } from '../api';
+
+export type OpenDialog =
+  | { kind: 'create' }
+  | { kind: 'rename'; account: AccountInfo }
+  | { kind: 'remove'; account: AccountInfo };
+
+class Dialogs {
+  current = $state<OpenDialog | null>(null);
+
+  open(dialog: OpenDialog): void {
+    this.current = dialog;
+  }
+
+  close(): void {
+    this.current = null;
+  }
+}
+
+export const dialogs = new Dialogs();

@@ -1,0 +1,51 @@
+import { describe, expect, test } from 'vitest';
+import en from '../lib/i18n/en.json';
+import it from '../lib/i18n/it.json';
+import { pickLocale, setLocale, t } from '../lib/i18n';
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('catalogues', () => {
+  test('English and Italian have exactly the same keys', () => {
+    expect(Object.keys(it).sort()).toEqual(Object.keys(en).sort());
+  });
+
+  test('every message has the same placeholders in both languages', () => {
+    const english = en as Record<string, string>;
+    const italian = it as Record<string, string>;
+    for (const key of Object.keys(english)) {
+      expect({ key, placeholders: placeholders(italian[key] ?? '') }).toEqual({
+        key,
+        placeholders: placeholders(english[key]),
+      });
+    }
+  });
+
+  test('no message is empty', () => {
+    for (const catalogue of [en, it]) {
+      for (const [key, text] of Object.entries(catalogue)) expect({ key, text }).not.toEqual({ key, text: '' });
+    }
+  });
+});
+
+describe('t', () => {
+  test('fills placeholders', () => {
+    setLocale('en');
+    expect(t('remove.body', { name: 'Work' })).toBe(
+      'Remove account “Work”? Its messages and keys will be deleted from this computer.',
+    );
+  });
+
+  test('speaks Italian when asked', () => {
+    setLocale('it');
+    expect(t('welcome.title')).toBe('Benvenuto in Missiva');
+    setLocale('en');
+  });
+
+  test('picks the first supported language and falls back to English', () => {
+    expect(pickLocale(['de-DE', 'it-IT', 'en-US'])).toBe('it');
+    expect(pickLocale(['en-GB'])).toBe('en');
+    expect(pickLocale(['fr'])).toBe('en');
+    expect(pickLocale([])).toBe('en');
+  });
+});
