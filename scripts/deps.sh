@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libssl-dev libsoup-3.0-dev libdbus-1-dev
   xvfb xauth dbus-x11 webkit2gtk-driver libnotify-bin
-  chromium librsvg2-bin imagemagick desktop-file-utils xdotool x11-utils
+  chromium librsvg2-bin imagemagick icoutils desktop-file-utils xdotool x11-utils
   gnome-keyring libsecret-tools
 )
 

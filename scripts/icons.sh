@@ -1,28 +1,64 @@
 #!/usr/bin/env bash
-# Regenerates every icon size Tauri needs from the one source, icons/missiva.svg.
-# Needs rsvg-convert (apt: librsvg2-bin) and ImageMagick's convert (apt: imagemagick).
+# Regenerates every icon Tauri v2 needs from the single hand-written source icons/missiva.svg.
+#   PNGs: rsvg-convert (apt: librsvg2-bin), forced to 8-bit RGBA with ImageMagick (apt: imagemagick)
+#   ICO : icotool (apt: icoutils), sizes 16/24/32/48/64/256
+# Installs nothing; idempotent (outputs are simply overwritten).
 set -euo pipefail
-cd "$(dirname "$0")/../icons"
 
-need() { command -v "$1" >/dev/null || [ -x "$1" ] || { echo "icons: $1 is missing: apt-get install $2" >&2; exit 1; }; }
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ICONS="$ROOT/icons"
+SRC="$ICONS/missiva.svg"
+
+die() { echo "icons.sh: error: $*" >&2; exit 1; }
+
+need() { # need TOOL APT_PACKAGE
+  command -v "$1" >/dev/null 2>&1 || die "'$1' not found; install it with: apt-get install -y $2"
+}
 need rsvg-convert librsvg2-bin
-# Use Debian's ImageMagick by path: another 'convert' may come first on PATH.
-CONVERT=/usr/bin/convert
-need "$CONVERT" imagemagick
+need icotool icoutils
+# Use ImageMagick's real convert by absolute path (a stand-in 'convert' may shadow it on PATH).
+IM=/usr/bin/convert
+if ! { [[ -x "$IM" ]] && "$IM" -version 2>/dev/null | grep -q ImageMagick; }; then
+  die "ImageMagick's /usr/bin/convert not found; install it with: apt-get install -y imagemagick"
+fi
 
-png() { rsvg-convert --width "$1" --height "$1" --keep-aspect-ratio missiva.svg -o "$2"; }
-png 32 32x32.png
-png 64 64x64.png
-png 128 128x128.png
-png 256 256x256.png
-png 512 icon.png
+[[ -f "$SRC" ]] || die "source SVG missing: $SRC"
 
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for s in 16 24 32 48 64 256; do png "$s" "$tmp/$s.png"; done
-"$CONVERT" "$tmp"/{16,24,32,48,64,256}.png icon.ico
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
 
-# Tauri's generate_context! accepts only RGBA PNGs.
-for f in *.png; do
-  file "$f" | grep -q 'RGBA' || { echo "icons: $f is not RGBA" >&2; exit 1; }
+# render SIZE OUT: SVG -> PNG at SIZExSIZE, guaranteed 8-bit RGBA (PNG colour type 6),
+# metadata stripped so reruns produce identical bytes.
+render() {
+  local size=$1 out=$2
+  rsvg-convert --width "$size" --height "$size" --keep-aspect-ratio \
+    --format png "$SRC" -o "$TMP/raw.png"
+  "$IM" "$TMP/raw.png" -strip -define png:exclude-chunks=date,time \
+    -define png:color-type=6 -define png:bit-depth=8 "PNG32:$out"
+  local t
+  t="$(file -b "$out")"
+  [[ "$t" == *"${size} x ${size}, 8-bit/color RGBA"* ]] || die "$out is not ${size}x${size} RGBA: $t"
+  echo "  $(basename "$out"): $t"
+}
+
+echo "Generating icons from $SRC"
+render 32  "$ICONS/32x32.png"
+render 64  "$ICONS/64x64.png"
+render 128 "$ICONS/128x128.png"
+render 256 "$ICONS/128x128@2x.png"
+render 256 "$ICONS/256x256.png"     # referenced by src-tauri/tauri.conf.json
+render 512 "$ICONS/icon.png"
+
+# Multi-size Windows ICO; 256 px is stored PNG-compressed (standard since Vista), the rest as BMP.
+ico_args=()
+for s in 16 24 32 48 64; do
+  render "$s" "$TMP/ico-$s.png" >/dev/null
+  ico_args+=("$TMP/ico-$s.png")
 done
-echo "icons: generated $(ls *.png icon.ico | tr '\n' ' ')"
+cp "$ICONS/128x128@2x.png" "$TMP/ico-256.png"
+icotool --create --output="$ICONS/icon.ico" "${ico_args[@]}" --raw="$TMP/ico-256.png"
+
+sizes="$(icotool --list "$ICONS/icon.ico" | sed -n 's/.*--width=\([0-9]*\).*/\1/p' | sort -n | tr '\n' ' ')"
+[[ "$sizes" == "16 24 32 48 64 256 " ]] || die "icon.ico has unexpected sizes: $sizes"
+echo "  icon.ico: sizes ${sizes% }"
+echo "Done."
