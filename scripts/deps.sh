@@ -31,7 +31,9 @@ command -v npm >/dev/null || { echo "deps: npm is missing: install Node.js 20 fi
 # npm packages: reinstall only when the lock file changed since the last install.
 if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "deps: installing the UI's npm packages"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  # Not `npm ci`: the registry reachable here lacks other platforms' optional @tauri-apps/cli
+  # binaries, which `npm ci` insists on; `install --no-save` keeps the lock file as it is.
+  (cd ui && npm install --no-save --no-audit --no-fund --loglevel=error)
 fi
 
 if ! command -v tauri-driver >/dev/null; then
