@@ -43,7 +43,9 @@ fn create_account(bencher: Bencher) {
 fn unlock_with_passcode(bencher: Bencher) {
     let dir = tempfile::tempdir().unwrap();
     let mut accounts = Accounts::open(dir.path(), file_opts()).unwrap();
-    accounts.set_passcode(Some(&Passcode::new("bench"))).unwrap();
+    accounts
+        .set_passcode(Some(&Passcode::new("bench")))
+        .unwrap();
     drop(accounts);
     bencher.bench(|| {
         let opts = OpenOptions {
