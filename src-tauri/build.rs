@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "remove_account",
     "select_account",
     "subscribe_events",
+    "has_passcode",
+    "set_passcode",
 ];
 
 fn main() {

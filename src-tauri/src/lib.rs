@@ -64,6 +64,8 @@ pub fn build<R: Runtime>(
             commands::accounts::rename_account,
             commands::accounts::remove_account,
             commands::accounts::select_account,
+            commands::settings::has_passcode,
+            commands::settings::set_passcode,
         ])
         .build(context)
 }

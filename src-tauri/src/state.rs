@@ -90,6 +90,15 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Closes every account database and releases the data folder's lock (at exit).
+    pub fn close(&self) {
+        if let Ok(mut slot) = self.inner.accounts.lock() {
+            *slot = None;
+        }
+    }
+}
+
 impl Inner {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Option<Accounts>>, IpcError> {
         self.accounts

@@ -9,15 +9,24 @@ use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 use crate::options::AppOptions;
 use crate::state::AppState;
 
-fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+type TestApp = (App<MockRuntime>, WebviewWindow<MockRuntime>, AppState);
+
+/// The app on the mock runtime with its main window, and its state (to close it like an exit).
+fn app_with_state(dir: &std::path::Path) -> TestApp {
     let state = AppState::new(AppOptions {
         data_dir: Some(dir.to_owned()),
         keystore: "file".parse().unwrap(),
     });
-    let app = crate::build(mock_builder(), state, tauri::generate_context!(test = true)).unwrap();
+    let context = tauri::generate_context!(test = true);
+    let app = crate::build(mock_builder(), state.clone(), context).unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
+    (app, window, state)
+}
+
+fn app(dir: &std::path::Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let (app, window, _) = app_with_state(dir);
     (app, window)
 }
 
@@ -115,6 +124,47 @@ fn a_second_process_on_the_same_folder_gets_already_running() {
     let (_app2, window2) = app(tmp2.path());
     let err = invoke(&window2, "list_accounts", json!({})).unwrap_err();
     assert_eq!(err["code"], "already_running");
+}
+
+#[test]
+fn passcode_can_be_set_changed_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let (_app, window, state) = app_with_state(tmp.path());
+        invoke(
+            &window,
+            "create_account",
+            json!({ "name": "Work", "relay": null }),
+        )
+        .unwrap();
+        assert_eq!(
+            invoke(&window, "has_passcode", json!({})).unwrap(),
+            json!(false)
+        );
+        let err = invoke(&window, "set_passcode", json!({ "passcode": "" })).unwrap_err();
+        assert_eq!(err["code"], "invalid_input");
+        invoke(&window, "set_passcode", json!({ "passcode": "4321" })).unwrap();
+        assert_eq!(
+            invoke(&window, "has_passcode", json!({})).unwrap(),
+            json!(true)
+        );
+        // What the app does at exit: the data folder is free for the next start.
+        state.close();
+    }
+    // A restarted app is locked until the passcode is given.
+    let (_app, window) = app(tmp.path());
+    let err = invoke(&window, "list_accounts", json!({})).unwrap_err();
+    assert_eq!(err["code"], "passcode_required");
+    let err = invoke(&window, "unlock", json!({ "passcode": "1234" })).unwrap_err();
+    assert_eq!(err["code"], "wrong_passcode");
+    invoke(&window, "unlock", json!({ "passcode": "4321" })).unwrap();
+    let list = invoke(&window, "list_accounts", json!({})).unwrap();
+    invoke(&window, "select_account", json!({ "id": list[0]["id"] })).unwrap();
+    invoke(&window, "set_passcode", json!({ "passcode": null })).unwrap();
+    assert_eq!(
+        invoke(&window, "has_passcode", json!({})).unwrap(),
+        json!(false)
+    );
 }
 
 #[test]

@@ -172,6 +172,12 @@ impl Accounts {
                 reason,
             },
         })?;
+        if options.keystore == KeystoreKind::File {
+            tracing::warn!(
+                dir = %dir.display(),
+                "file keystore chosen: database keys are protected only by file permissions"
+            );
+        }
         let wrapper = match (&config.passcode, &options.passcode) {
             (None, _) => None,
             (Some(_), None) => return Err(PasscodeError::Required.into()),

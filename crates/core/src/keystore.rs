@@ -118,10 +118,6 @@ impl Keystore {
         match self.kind {
             KeystoreKind::Os => os_entry(name)?.set_secret(secret).map_err(unavailable),
             KeystoreKind::File => {
-                tracing::warn!(
-                    dir = %self.dir.display(),
-                    "file keystore: the database key is protected only by file permissions"
-                );
                 atomic_file::create_private_dir(&self.dir).map_err(|source| KeystoreError::Io {
                     path: self.dir.clone(),
                     source,
