@@ -261,15 +261,15 @@ impl Accounts {
     }
 
     fn load_key(&self, entry: &Entry) -> Result<DbKey, AccountsError> {
-        let stored = self
-            .keystore(entry.keystore)
-            .load(&entry.folder)?
-            .ok_or_else(|| AccountsError::KeyMissing {
+        let name = entry.key_name(self.config.key_generation);
+        let stored = self.keystore(entry.keystore).load(&name)?.ok_or_else(|| {
+            AccountsError::KeyMissing {
                 account: entry.name.clone(),
                 keystore: entry.keystore,
-            })?;
+            }
+        })?;
         let raw = match &self.wrapper {
-            Some(w) => w.unwrap_secret(&entry.folder, &stored)?,
+            Some(w) => w.unwrap_secret(&name, &stored)?,
             None => stored,
         };
         DbKey::from_slice(&raw).ok_or_else(|| AccountsError::KeyDamaged {
@@ -313,8 +313,17 @@ impl Accounts {
         let kind = self.new_keystore;
         let key = DbKey::random();
         let folder_path = self.dir.join(&folder);
+        let entry = Entry {
+            id,
+            name: name.clone(),
+            relay,
+            folder: folder.clone(),
+            keystore: kind,
+            created_at: now_rfc3339(),
+        };
+        let key_name = entry.key_name(self.config.key_generation);
 
-        self.store_key(kind, &folder, &key, self.wrapper.as_ref())?;
+        self.store_key(kind, &key_name, &key, self.wrapper.as_ref())?;
         let made = (|| {
             atomic_file::create_private_dir(&folder_path).map_err(|source| AccountsError::Io {
                 path: folder_path.clone(),
@@ -323,14 +332,7 @@ impl Accounts {
             let store = Store::create(&folder_path.join(DATABASE_FILE), &key, &name)?;
             let mut config = self.config.clone();
             config.next_id = id.0.saturating_add(1);
-            config.accounts.push(Entry {
-                id,
-                name: name.clone(),
-                relay,
-                folder: folder.clone(),
-                keystore: kind,
-                created_at: now_rfc3339(),
-            });
+            config.accounts.push(entry);
             if config.selected.is_none() {
                 config.selected = Some(id);
             }
@@ -341,7 +343,7 @@ impl Accounts {
             Ok(v) => v,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&folder_path);
-                let _ = self.keystore(kind).delete(&folder);
+                let _ = self.keystore(kind).delete(&key_name);
                 return Err(e);
             }
         };
@@ -402,7 +404,8 @@ impl Accounts {
         if let Err(e) = std::fs::remove_dir_all(&folder) {
             tracing::warn!(account = %id, error = %e, "could not delete the account folder");
         }
-        if let Err(e) = self.keystore(entry.keystore).delete(&entry.folder) {
+        let key_name = entry.key_name(self.config.key_generation);
+        if let Err(e) = self.keystore(entry.keystore).delete(&key_name) {
             tracing::warn!(account = %id, error = %e, "could not delete the account key");
         }
         tracing::info!(account = %id, "account removed");
@@ -414,6 +417,9 @@ impl Accounts {
     }
 
     /// Sets, changes or (with `None`) removes the app passcode, re-wrapping every key.
+    ///
+    /// The keys are written under the next generation's names first; accounts.toml naming the
+    /// new generation is the commit point. A failure before it leaves the old passcode working.
     pub fn set_passcode(&mut self, passcode: Option<&Passcode>) -> Result<(), AccountsError> {
         let (pc_config, wrapper) = match passcode {
             Some(p) => {
@@ -422,17 +428,35 @@ impl Accounts {
             }
             None => (None, None),
         };
+        let old_generation = self.config.key_generation;
+        let new_generation = old_generation.wrapping_add(1);
         let entries = self.config.accounts.clone();
         let keys = entries
             .iter()
             .map(|e| self.load_key(e))
             .collect::<Result<Vec<_>, _>>()?;
-        for (entry, key) in entries.iter().zip(&keys) {
-            self.store_key(entry.keystore, &entry.folder, key, wrapper.as_ref())?;
-        }
         let mut config = self.config.clone();
         config.passcode = pc_config;
-        self.save_config(&config)?;
+        config.key_generation = new_generation;
+        let written = (|| {
+            for (entry, key) in entries.iter().zip(&keys) {
+                let name = entry.key_name(new_generation);
+                self.store_key(entry.keystore, &name, key, wrapper.as_ref())?;
+            }
+            self.save_config(&config)
+        })();
+        let retired = if written.is_ok() {
+            old_generation
+        } else {
+            new_generation
+        };
+        for entry in &entries {
+            let name = entry.key_name(retired);
+            if let Err(e) = self.keystore(entry.keystore).delete(&name) {
+                tracing::warn!(account = %entry.id, error = %e, "could not delete a retired key");
+            }
+        }
+        written?;
         self.config = config;
         self.wrapper = wrapper;
         Ok(())

@@ -43,14 +43,26 @@ fn database_of(dir: &Path, id: AccountId) -> PathBuf {
     dir.join(folder).join(DATABASE_FILE)
 }
 
+/// The key file of the account whose database is `db`, in the current key generation.
 fn key_file(db: &Path) -> PathBuf {
     let folder = db.parent().unwrap();
     let name = folder.file_name().unwrap().to_str().unwrap();
-    folder
-        .parent()
-        .unwrap()
-        .join("keys")
-        .join(format!("{name}.key"))
+    let data = folder.parent().unwrap();
+    let config: toml::Value =
+        toml::from_str(&std::fs::read_to_string(data.join(ACCOUNTS_FILE)).unwrap()).unwrap();
+    let generation = config
+        .get("key_generation")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(0);
+    let file = match generation {
+        0 => format!("{name}.key"),
+        g => format!("{name}-g{g}.key"),
+    };
+    data.join("keys").join(file)
+}
+
+fn key_files(data: &Path) -> usize {
+    std::fs::read_dir(data.join("keys")).unwrap().count()
 }
 
 #[test]
@@ -326,7 +338,48 @@ fn passcode_wraps_the_keys() {
     accounts.set_passcode(None).unwrap();
     drop(accounts);
     assert_eq!(std::fs::read(key_file(&db)).unwrap(), raw_before);
+    assert_eq!(key_files(tmp.path()), 2, "retired keys are deleted");
     let mut accounts = open(tmp.path());
     accounts.account(id).unwrap();
     accounts.account(second).unwrap();
+}
+
+#[test]
+fn a_passcode_change_that_fails_midway_leaves_the_old_passcode_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut accounts = open(tmp.path());
+    let a = accounts.create("Work", None).unwrap().id;
+    let b = accounts.create("Home", None).unwrap().id;
+    accounts
+        .set_passcode(Some(&Passcode::new("old-one")))
+        .unwrap();
+    let config_before = std::fs::read(tmp.path().join(ACCOUNTS_FILE)).unwrap();
+
+    // accounts.toml cannot be replaced: the new keys get written, the commit point fails.
+    let blocker = tmp.path().join(format!("{ACCOUNTS_FILE}.tmp"));
+    std::fs::create_dir(&blocker).unwrap();
+    assert!(
+        accounts
+            .set_passcode(Some(&Passcode::new("new-one")))
+            .is_err()
+    );
+    std::fs::remove_dir(&blocker).unwrap();
+    drop(accounts);
+
+    assert_eq!(
+        std::fs::read(tmp.path().join(ACCOUNTS_FILE)).unwrap(),
+        config_before
+    );
+    assert_eq!(
+        key_files(tmp.path()),
+        2,
+        "the half-written generation is cleaned up"
+    );
+    let old = OpenOptions {
+        passcode: Some(Passcode::new("old-one")),
+        ..file_opts()
+    };
+    let mut accounts = Accounts::open(tmp.path(), old).unwrap();
+    accounts.account(a).unwrap();
+    accounts.account(b).unwrap();
 }

@@ -70,6 +70,19 @@ export function removeAccount(id: AccountId): Promise<null> {
   return call('remove_account', { id });
 }
 
+/** Whether a passcode protects the account keys (and is asked for at every start). */
+export function hasPasscode(): Promise<boolean> {
+  return call('has_passcode');
+}
+
+/**
+ * Sets or changes the passcode (a string; every account key is re-wrapped, which takes a moment)
+ * or removes it (`null`). Rejects with `invalid_input` for an empty string.
+ */
+export function setPasscode(passcode: string | null): Promise<null> {
+  return call('set_passcode', { passcode });
+}
+
 export function selectAccount(id: AccountId): Promise<null> {
   return call('select_account', { id });
 }

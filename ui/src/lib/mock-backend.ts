@@ -29,6 +29,17 @@ export interface MockBackend {
   emit(event: Event): void;
   /** Changes data behind the UI's back (as another part of the backend would). */
   readonly accounts: AccountInfo[];
+  /** The passcode now set (by the options or `set_passcode`), or null. */
+  readonly passcode: string | null;
+  /**
+   * Acts as if Missiva were quit and started again: subscriptions end, and with a passcode set
+   * every command but `unlock` fails with `passcode_required` until unlocked.
+   */
+  restart(): void;
+  /** Makes the next `cmd` fail with `error` without doing anything. */
+  failNext(cmd: string, error: IpcError): void;
+  /** Holds the next `cmd` until the returned function is called, so a busy state can be seen. */
+  holdNext(cmd: string): () => void;
 }
 
 interface TauriInternals {
@@ -67,13 +78,24 @@ function validRelay(value: unknown): string | null {
   return relay;
 }
 
+/** Null removes the passcode; a string sets it. Like the backend, only emptiness is refused. */
+function validPasscode(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') fail('invalid_input', 'The passcode must be text.');
+  if (value === '') fail('invalid_input', 'The passcode must not be empty.');
+  return value;
+}
+
 export function installMockBackend(options: MockOptions = {}): MockBackend {
   const keystore = options.keystore ?? 'os';
   const accounts: AccountInfo[] = [];
   const channels: { id: number; next: number }[] = [];
   const calls: MockCall[] = [];
   let nextId = 1;
-  let locked = options.passcode !== undefined;
+  let passcode: string | null = options.passcode ?? null;
+  let locked = passcode !== null;
+  const failures = new Map<string, IpcError>();
+  const holds = new Map<string, Promise<void>>();
 
   function addAccount(name: string, relay: string | null): AccountInfo {
     const account: AccountInfo = {
@@ -111,7 +133,7 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
       fail('already_running', 'Missiva is already running: another window holds the data folder.');
     if (cmd === 'unlock') {
       if (!locked) return null;
-      if (args.passcode !== options.passcode) fail('wrong_passcode', 'The passcode is wrong.');
+      if (args.passcode !== passcode) fail('wrong_passcode', 'The passcode is wrong.');
       locked = false;
       return null;
     }
@@ -146,6 +168,11 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
         emit({ account: account.id, kind: { type: 'accountSelected' } });
         return null;
       }
+      case 'has_passcode':
+        return passcode !== null;
+      case 'set_passcode':
+        passcode = validPasscode(args.passcode);
+        return null;
       case 'subscribe_events':
         channels.push({ id: channelId(args.onEvent), next: 0 });
         return null;
@@ -160,10 +187,40 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
         ? (payload as Record<string, unknown>)
         : {};
     calls.push({ cmd, args });
-    return handle(cmd, args);
+    const run = () => {
+      const failure = failures.get(cmd);
+      if (failure) {
+        failures.delete(cmd);
+        throw failure;
+      }
+      return handle(cmd, args);
+    };
+    const hold = holds.get(cmd);
+    if (!hold) return run();
+    holds.delete(cmd);
+    return hold.then(run);
   });
 
-  return { calls, emit, accounts };
+  return {
+    calls,
+    emit,
+    accounts,
+    get passcode() {
+      return passcode;
+    },
+    restart() {
+      channels.length = 0;
+      locked = passcode !== null;
+    },
+    failNext(cmd, error) {
+      failures.set(cmd, error);
+    },
+    holdNext(cmd) {
+      let release = () => {};
+      holds.set(cmd, new Promise<void>((resolve) => (release = resolve)));
+      return () => release();
+    },
+  };
 }
 
 /** Options from the page address, so the mock build can show every state: `?mock=locked`. */

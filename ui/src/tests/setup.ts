@@ -5,6 +5,7 @@ import { setLocale } from '../lib/i18n';
 import { accounts } from '../lib/stores/accounts.svelte';
 import { dialogs } from '../lib/stores/dialogs.svelte';
 import { session } from '../lib/stores/session.svelte';
+import { settings } from '../lib/stores/settings.svelte';
 
 beforeEach(() => {
   // Tests read the English strings, whatever the machine's language.
@@ -12,6 +13,7 @@ beforeEach(() => {
   accounts.reset();
   dialogs.close();
   session.reset();
+  settings.reset();
 });
 
 afterEach(() => {

@@ -21,6 +21,10 @@ pub(crate) struct Config {
     pub(crate) selected: Option<AccountId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) passcode: Option<PasscodeConfig>,
+    /// Bumped by every passcode change: keys of generation N are stored under new names, so
+    /// the old keys stay valid until accounts.toml names the new generation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) key_generation: u32,
     #[serde(default)]
     pub(crate) accounts: Vec<Entry>,
 }
@@ -32,9 +36,14 @@ impl Default for Config {
             next_id: 1,
             selected: None,
             passcode: None,
+            key_generation: 0,
             accounts: Vec::new(),
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One account's line in the file.
@@ -44,7 +53,7 @@ pub(crate) struct Entry {
     pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) relay: Option<String>,
-    /// The account's folder under the data directory; also its keystore entry name.
+    /// The account's folder under the data directory; also the base of its keystore entry name.
     pub(crate) folder: String,
     pub(crate) keystore: KeystoreKind,
     pub(crate) created_at: String,
@@ -55,6 +64,16 @@ pub(crate) struct Entry {
 pub(crate) enum ReadError {
     Io(std::io::Error),
     Damaged(String),
+}
+
+impl Entry {
+    /// The keystore entry holding this account's key in key generation `generation`.
+    pub(crate) fn key_name(&self, generation: u32) -> String {
+        match generation {
+            0 => self.folder.clone(),
+            g => format!("{}-g{g}", self.folder),
+        }
+    }
 }
 
 impl Config {

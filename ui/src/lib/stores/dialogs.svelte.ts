@@ -3,6 +3,7 @@ import type { AccountInfo } from '../api';
 
 export type OpenDialog =
   | { kind: 'create' }
+  | { kind: 'settings' }
   | { kind: 'rename'; account: AccountInfo }
   | { kind: 'remove'; account: AccountInfo };
 
