@@ -148,3 +148,78 @@ async fn first_run(c: &Client) -> Result<()> {
     std::fs::write(artifacts_dir()?.join("app-window.png"), png)?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and the built app: run by make test-app"]
+async fn a_passcode_set_in_settings_locks_the_next_start() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let driver = TauriDriver::start(&[
+        ("MISSIVA_DATA_DIR", data.path().as_os_str()),
+        ("MISSIVA_KEYSTORE", "file".as_ref()),
+        ("LANG", "en_US.UTF-8".as_ref()),
+    ])?;
+
+    let c = launch(&driver).await?;
+    create_account(&c, "button.btn-large", "Vault").await?;
+    wait_css(&c, "nav button.settings").await?.click().await?;
+    // "Set passcode…" is the first button of the passcode section.
+    wait_css(&c, "[role=dialog] .buttons button")
+        .await?
+        .click()
+        .await?;
+    wait_css(&c, "[role=dialog] input[type=password]").await?;
+    for field in c
+        .find_all(Locator::Css("[role=dialog] input[type=password]"))
+        .await?
+    {
+        field.send_keys("2468").await?;
+    }
+    wait_css(&c, "[role=dialog] form button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    wait_css(&c, "[role=dialog] .state.on").await?;
+    c.close().await?;
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let c = launch(&driver).await?;
+    let unlock = async {
+        let input = wait_css(&c, "main form input[type=password]").await?;
+        std::fs::write(
+            artifacts_dir()?.join("app-unlock.png"),
+            c.screenshot().await?,
+        )?;
+        input.send_keys("1111").await?;
+        wait_css(&c, "main form button[type=submit]")
+            .await?
+            .click()
+            .await?;
+        wait_css(
+            &c,
+            "main form .error:not(:empty), main form [role=alert]:not(:empty)",
+        )
+        .await?;
+        ensure!(
+            c.find_all(Locator::Css("nav button.account"))
+                .await?
+                .is_empty(),
+            "a wrong passcode must not open the accounts"
+        );
+        let input = wait_css(&c, "main form input[type=password]").await?;
+        input.clear().await?;
+        input.send_keys("2468").await?;
+        wait_css(&c, "main form button[type=submit]")
+            .await?
+            .click()
+            .await?;
+        wait_css(&c, "nav button.account[aria-label=\"Vault\"]").await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    if let Err(e) = unlock.await {
+        let png = c.screenshot().await?;
+        std::fs::write(artifacts_dir()?.join("app-unlock-failure.png"), png)?;
+        return Err(e);
+    }
+    c.close().await?;
+    Ok(())
+}
