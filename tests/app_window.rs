@@ -77,6 +77,15 @@ async fn wait_header(c: &Client, want: &str) -> Result<()> {
     }
 }
 
+/// A tauri-driver whose app instances use `data` with the file keystore, in English.
+fn driver_on(data: &std::path::Path) -> Result<TauriDriver> {
+    TauriDriver::start(&[
+        ("MISSIVA_DATA_DIR", data.as_os_str()),
+        ("MISSIVA_KEYSTORE", "file".as_ref()),
+        ("LANG", "en_US.UTF-8".as_ref()),
+    ])
+}
+
 async fn pressed(c: &Client, name: &str) -> Result<bool> {
     let button = wait_css(c, &format!("nav button.account[aria-label=\"{name}\"]")).await?;
     Ok(button.attr("aria-pressed").await?.as_deref() == Some("true"))
@@ -86,11 +95,7 @@ async fn pressed(c: &Client, name: &str) -> Result<bool> {
 #[ignore = "needs a display, tauri-driver and the built app: run by make test-app"]
 async fn create_two_accounts_switch_and_find_them_after_a_restart() -> Result<()> {
     let data = tempfile::tempdir()?;
-    let driver = TauriDriver::start(&[
-        ("MISSIVA_DATA_DIR", data.path().as_os_str()),
-        ("MISSIVA_KEYSTORE", "file".as_ref()),
-        ("LANG", "en_US.UTF-8".as_ref()),
-    ])?;
+    let driver = driver_on(data.path())?;
 
     let c = launch(&driver).await?;
     if let Err(e) = first_run(&c).await {
@@ -153,11 +158,7 @@ async fn first_run(c: &Client) -> Result<()> {
 #[ignore = "needs a display, tauri-driver and the built app: run by make test-app"]
 async fn a_passcode_set_in_settings_locks_the_next_start() -> Result<()> {
     let data = tempfile::tempdir()?;
-    let driver = TauriDriver::start(&[
-        ("MISSIVA_DATA_DIR", data.path().as_os_str()),
-        ("MISSIVA_KEYSTORE", "file".as_ref()),
-        ("LANG", "en_US.UTF-8".as_ref()),
-    ])?;
+    let driver = driver_on(data.path())?;
 
     let c = launch(&driver).await?;
     create_account(&c, "button.btn-large", "Vault").await?;
