@@ -9,15 +9,23 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   exit 1
 fi
 
-if [ -z "${MISSIVA_KEYSTORE:-}" ]; then
-  names=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-            org.freedesktop.DBus.ListActivatableNames 2>/dev/null || true)
-  names+=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-            org.freedesktop.DBus.ListNames 2>/dev/null || true)
-  if ! grep -q '"org.freedesktop.secrets"' <<<"$names"; then
-    echo "run: no Secret Service on the session bus: using the file keystore (weaker: keys protected only by file permissions)" >&2
-    export MISSIVA_KEYSTORE=file
-  fi
+# Only an existing session bus counts: asking dbus-send without one would autolaunch a bare bus
+# on which a keyring is "activatable" but has no unlocked collection.
+secret_service() {
+  local bus="${DBUS_SESSION_BUS_ADDRESS:-}"
+  if [ -z "$bus" ] && [ -S "/run/user/$(id -u)/bus" ]; then bus="unix:path=/run/user/$(id -u)/bus"; fi
+  [ -n "$bus" ] || return 1
+  local names
+  names=$(for method in ListNames ListActivatableNames; do
+            DBUS_SESSION_BUS_ADDRESS="$bus" timeout 5 dbus-send --session --print-reply \
+              --dest=org.freedesktop.DBus /org/freedesktop/DBus "org.freedesktop.DBus.$method" || true
+          done 2>/dev/null)
+  grep -q '"org.freedesktop.secrets"' <<<"$names"
+}
+
+if [ -z "${MISSIVA_KEYSTORE:-}" ] && ! secret_service; then
+  echo "run: no Secret Service on the session bus: using the file keystore (weaker: keys protected only by file permissions)" >&2
+  export MISSIVA_KEYSTORE=file
 fi
 
 exec "$app" "$@"
