@@ -1,0 +1,10 @@
+//! Missiva's end-to-end encryption. Pure Rust, no I/O, no async: keys and bytes in, keys and
+//! bytes out, so every part can be tested exhaustively and fuzzed.
+
+pub mod attachment;
+pub mod identity;
+pub mod prekeys;
+pub mod ratchet;
+pub mod safety;
+mod wire;
+pub mod x3dh;
