@@ -36,7 +36,20 @@ fn a_second_launch_exits_and_leaves_the_first_window() -> Result<()> {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let windows = missiva_windows()?;
+    // GTK maps more than one X window per app window: wait until the count settles.
+    let mut windows = missiva_windows()?;
+    loop {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = missiva_windows()?;
+        if now == windows {
+            break;
+        }
+        ensure!(
+            start.elapsed() < Duration::from_secs(30),
+            "the window count never settled"
+        );
+        windows = now;
+    }
 
     let mut second = launch()?;
     let start = Instant::now();
@@ -55,6 +68,7 @@ fn a_second_launch_exits_and_leaves_the_first_window() -> Result<()> {
         first.0.try_wait()?.is_none(),
         "the first app must keep running"
     );
+    std::thread::sleep(Duration::from_millis(700));
     ensure!(missiva_windows()? == windows, "no new window may appear");
     Ok(())
 }

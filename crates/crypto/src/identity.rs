@@ -175,11 +175,9 @@ impl PublicIdentity {
     }
 }
 
-/// X25519 with a check that the peer's key contributed: a low-order peer key gives all zeros.
-pub(crate) fn agree(
-    secret: &StaticSecret,
-    peer: &PublicKey,
-) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+/// X25519 with the contributory check: a low-order peer key (all-zero shared secret) is refused
+/// with [`KeyError::NonContributory`].
+pub fn agree(secret: &StaticSecret, peer: &PublicKey) -> Result<Zeroizing<[u8; 32]>, KeyError> {
     let shared = secret.diffie_hellman(peer);
     if !shared.was_contributory() {
         return Err(KeyError::NonContributory);

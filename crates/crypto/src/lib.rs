@@ -6,5 +6,6 @@ pub mod identity;
 pub mod prekeys;
 pub mod ratchet;
 pub mod safety;
+pub mod sender_keys;
 mod wire;
 pub mod x3dh;
