@@ -36,6 +36,9 @@ pub enum X3dhError {
     /// The initial message is of a format this version does not read.
     #[error("unsupported initial message version {0}")]
     UnsupportedVersion(u8),
+    /// This initial message was already accepted once: a replay.
+    #[error("this session setup was already used: a replayed initial message")]
+    Replayed,
     /// A key inside is invalid.
     #[error(transparent)]
     Key(KeyError),
@@ -215,6 +218,101 @@ pub fn respond(
         secret: kdf(&dhs),
         associated_data: associated_data(theirs, &ours.public()),
     })
+}
+
+/// What a responder remembers of the initial messages it accepted, so that a replay of one
+/// without a one-time prekey (which X3DH alone cannot tell from the original: it derives the
+/// same secret) is refused. Entries are kept per signed prekey and dropped with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayGuard {
+    seen: std::collections::BTreeSet<(u32, [u8; 32])>,
+}
+
+impl ReplayGuard {
+    /// The tag of `message`: its signed prekey and a hash of initiator identity and ephemeral key.
+    fn tag(message: &InitialMessage) -> (u32, [u8; 32]) {
+        use sha2::Digest;
+        let mut h = Sha256::new();
+        h.update(message.identity.to_bytes());
+        h.update(message.ephemeral.as_bytes());
+        let digest = h.finalize();
+        let mut tag = [0u8; 32];
+        fill(&mut tag, &[digest.as_slice()]);
+        (message.signed_prekey_id, tag)
+    }
+
+    /// Records `message` as accepted, or refuses it with [`X3dhError::Replayed`] if it was.
+    pub fn check_and_record(&mut self, message: &InitialMessage) -> Result<(), X3dhError> {
+        if self.seen.insert(Self::tag(message)) {
+            Ok(())
+        } else {
+            Err(X3dhError::Replayed)
+        }
+    }
+
+    /// Forgets entries of signed prekeys no longer held (their messages fail as unknown anyway).
+    pub fn retain_signed_prekeys(&mut self, held: &[u32]) {
+        self.seen.retain(|(id, _)| held.contains(id));
+    }
+
+    /// How many accepted initial messages are remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// `version ‖ count(4) ‖ (signed prekey id(4) ‖ tag(32))*`, for the store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(5 + self.seen.len() * 36);
+        out.push(INITIAL_MESSAGE_VERSION);
+        out.extend_from_slice(&u32::try_from(self.seen.len()).unwrap_or(0).to_be_bytes());
+        for (id, tag) in &self.seen {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(tag);
+        }
+        out
+    }
+
+    /// Restores [`ReplayGuard::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, X3dhError> {
+        const TRUNCATED: X3dhError = X3dhError::Malformed("replay guard: truncated");
+        let mut r = Reader::new(bytes);
+        let version = r.u8().ok_or(TRUNCATED)?;
+        if version != INITIAL_MESSAGE_VERSION {
+            return Err(X3dhError::UnsupportedVersion(version));
+        }
+        let count = r.u32().ok_or(TRUNCATED)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..count {
+            let id = r.u32().ok_or(TRUNCATED)?;
+            seen.insert((id, r.array::<32>().ok_or(TRUNCATED)?));
+        }
+        if !r.is_empty() {
+            return Err(X3dhError::Malformed("replay guard: trailing bytes"));
+        }
+        Ok(ReplayGuard { seen })
+    }
+}
+
+/// The responder's side with replay protection: refuses an initial message seen before, then
+/// runs [`respond`]. The guard records the message only if the setup succeeds.
+pub fn respond_once(
+    guard: &mut ReplayGuard,
+    ours: &IdentityKeyPair,
+    signed_prekey: &SignedPreKey,
+    one_time_prekey: Option<&OneTimePreKey>,
+    message: &InitialMessage,
+) -> Result<Agreement, X3dhError> {
+    if guard.seen.contains(&ReplayGuard::tag(message)) {
+        return Err(X3dhError::Replayed);
+    }
+    let agreement = respond(ours, signed_prekey, one_time_prekey, message)?;
+    guard.check_and_record(message)?;
+    Ok(agreement)
 }
 
 #[cfg(test)]

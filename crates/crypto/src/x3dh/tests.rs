@@ -162,3 +162,61 @@ fn debug_of_the_shared_secret_leaks_nothing() {
     assert!(!shown.contains(&format!("{:?}", &a.secret.as_bytes()[..4])));
     assert!(shown.contains("<redacted>"));
 }
+
+#[test]
+fn a_replayed_initial_message_without_a_one_time_prekey_is_refused() {
+    let alice = IdentityKeyPair::generate(&mut seeded(1));
+    let bob = bob(2);
+    let (msg, a) = initiate(&alice, &bundle(&bob, false), &mut seeded(3)).unwrap();
+    // X3DH alone cannot tell: the same message derives the same secret twice.
+    let first = respond(&bob.identity, &bob.spk, None, &msg).unwrap();
+    let again = respond(&bob.identity, &bob.spk, None, &msg).unwrap();
+    assert_eq!(first.secret, again.secret);
+    assert_eq!(first.secret, a.secret);
+    // With the guard the second one is a replay.
+    let mut guard = ReplayGuard::default();
+    respond_once(&mut guard, &bob.identity, &bob.spk, None, &msg).unwrap();
+    assert_eq!(
+        respond_once(&mut guard, &bob.identity, &bob.spk, None, &msg).unwrap_err(),
+        X3dhError::Replayed
+    );
+    // A fresh setup by the same initiator is not a replay.
+    let (fresh, _) = initiate(&alice, &bundle(&bob, false), &mut seeded(4)).unwrap();
+    respond_once(&mut guard, &bob.identity, &bob.spk, None, &fresh).unwrap();
+    assert_eq!(guard.len(), 2);
+    // The guard survives a restart.
+    let mut guard = ReplayGuard::from_bytes(&guard.to_bytes()).unwrap();
+    assert_eq!(
+        respond_once(&mut guard, &bob.identity, &bob.spk, None, &msg).unwrap_err(),
+        X3dhError::Replayed
+    );
+    let bytes = guard.to_bytes();
+    for len in 0..bytes.len() {
+        assert!(ReplayGuard::from_bytes(&bytes[..len]).is_err());
+    }
+    // Entries go with their signed prekey.
+    guard.retain_signed_prekeys(&[2]);
+    assert!(guard.is_empty());
+}
+
+#[test]
+fn a_failed_setup_is_not_recorded_by_the_guard() {
+    let alice = IdentityKeyPair::generate(&mut seeded(1));
+    let bob = bob(2);
+    let (msg, _) = initiate(&alice, &bundle(&bob, true), &mut seeded(3)).unwrap();
+    let mut guard = ReplayGuard::default();
+    // The one-time prekey is missing: an error, and nothing remembered.
+    assert_eq!(
+        respond_once(&mut guard, &bob.identity, &bob.spk, None, &msg).unwrap_err(),
+        X3dhError::UnknownPreKey
+    );
+    assert!(guard.is_empty());
+    respond_once(
+        &mut guard,
+        &bob.identity,
+        &bob.spk,
+        Some(&bob.opks[0]),
+        &msg,
+    )
+    .unwrap();
+}
