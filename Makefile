@@ -6,7 +6,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 ARTIFACTS := $(CURDIR)/artifacts
 
-.PHONY: deps ui ui-mock app run test lint fmt check-bindings test-rust test-keychain test-ui test-e2e test-app test-package package bench clean
+.PHONY: deps ui ui-mock app run test lint fmt check-bindings test-rust test-keychain test-fuzz fuzz test-ui test-e2e test-app test-package package bench clean
 
 deps:
 	@scripts/deps.sh
@@ -46,6 +46,14 @@ test-keychain: deps
 	timeout 300 dbus-run-session -- scripts/with-keyring.sh \
 	  $(CARGO) test -p missiva-core --test os_keychain -- --ignored
 
+# Every decoder of missiva-crypto under libFuzzer: a short run in `make test`, longer with
+# `make fuzz` (FUZZ_SECONDS per target, default 60).
+test-fuzz: deps
+	scripts/fuzz.sh 10
+
+fuzz: deps
+	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
 test-ui: deps
 	npm --prefix ui run --silent test
 
@@ -66,7 +74,7 @@ test-package: app
 	timeout 300 xvfb-run -a -s "-screen 0 1280x800x24" \
 	  scripts/check-deb.sh "$$(ls -t $(TARGET_DIR)/debug/bundle/deb/*.deb | head -n1)"
 
-test: deps lint test-rust check-bindings test-keychain test-ui test-e2e test-app test-package
+test: deps lint test-rust check-bindings test-keychain test-fuzz test-ui test-e2e test-app test-package
 	@echo "make test: all passed"
 
 package: ui

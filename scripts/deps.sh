@@ -40,3 +40,8 @@ if ! command -v tauri-driver >/dev/null; then
   echo "deps: installing tauri-driver"
   cargo install tauri-driver --locked --quiet
 fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "deps: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
