@@ -2,6 +2,7 @@
 //! bytes out, so every part can be tested exhaustively and fuzzed.
 
 pub mod attachment;
+mod chain;
 pub mod identity;
 pub mod prekeys;
 pub mod ratchet;

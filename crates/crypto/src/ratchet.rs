@@ -6,15 +6,15 @@
 
 use std::collections::VecDeque;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aes_gcm::Nonce;
+use aes_gcm::aead::{Aead, Payload};
 use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use rand::CryptoRng;
 use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::chain::{Key32, kdf_chain, message_cipher, to32};
 use crate::identity::{KeyError, agree};
 use crate::prekeys::SignedPreKey;
 use crate::wire::{Reader, fill};
@@ -77,10 +77,6 @@ impl From<KeyError> for RatchetError {
         RatchetError::BadKey(e)
     }
 }
-
-/// A 32-byte chain or message key, zeroed on drop.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
-struct Key32([u8; 32]);
 
 /// One receiving chain: the peer's ratchet key and where its chain stands.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -180,38 +176,6 @@ fn kdf_root(root: &Key32, dh: &[u8; 32]) -> (Key32, Key32) {
     (Key32(to32(a)), Key32(to32(b)))
 }
 
-fn to32(s: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    fill(&mut out, &[s]);
-    out
-}
-
-/// KDF_CK: HMAC(chain key, 0x01) → message key, HMAC(chain key, 0x02) → next chain key.
-fn kdf_chain(chain: &Key32) -> (Key32, Key32) {
-    let step = |byte: u8| {
-        // HMAC accepts keys of any length: new_from_slice cannot fail for 32 bytes.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&chain.0) {
-            Ok(m) => m,
-            Err(_) => return Key32([0; 32]),
-        };
-        mac.update(&[byte]);
-        Key32(to32(&mac.finalize().into_bytes()))
-    };
-    (step(0x01), step(0x02))
-}
-
-/// The AES-256-GCM key and nonce of one message, derived from its message key.
-fn message_cipher(message_key: &Key32) -> (Aes256Gcm, [u8; 12]) {
-    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), &message_key.0);
-    let mut okm = Zeroizing::new([0u8; 44]);
-    let _ = hk.expand(MESSAGE_INFO, okm.as_mut());
-    let (key, nonce) = okm.split_at(32);
-    let key = Zeroizing::new(to32(key));
-    let mut n = [0u8; 12];
-    fill(&mut n, &[nonce]);
-    (Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)), n)
-}
-
 impl Session {
     /// The initiator's session after X3DH, given the responder's signed prekey (its first
     /// ratchet key).
@@ -273,7 +237,7 @@ impl Session {
             number: self.sent,
         }
         .to_bytes();
-        let (cipher, nonce) = message_cipher(&message_key);
+        let (cipher, nonce) = message_cipher(&message_key, MESSAGE_INFO);
         let aad = self.aad(&header);
         let ciphertext = cipher
             .encrypt(
@@ -302,7 +266,7 @@ impl Session {
         let header_bytes = header.to_bytes();
         let aad = self.aad(&header_bytes);
         let open = |key: &Key32| -> Result<Zeroizing<Vec<u8>>, RatchetError> {
-            let (cipher, nonce) = message_cipher(key);
+            let (cipher, nonce) = message_cipher(key, MESSAGE_INFO);
             cipher
                 .decrypt(
                     &Nonce::from(nonce),

@@ -10,15 +10,13 @@
 
 use std::collections::VecDeque;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aes_gcm::Nonce;
+use aes_gcm::aead::{Aead, Payload};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use rand::CryptoRng;
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::chain::{Key32, kdf_chain, message_cipher};
 pub use crate::ratchet::{MAX_FORWARD_JUMP, MAX_SKIPPED_KEYS};
 use crate::wire::{Reader, fill};
 
@@ -124,10 +122,6 @@ impl GroupId {
         Ok(GroupId(r.take(len).ok_or(truncated)?.to_vec()))
     }
 }
-
-/// A 32-byte chain key or message seed, zeroed on drop.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
-struct Key32([u8; 32]);
 
 /// A message key kept for a message that has not arrived yet.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -275,38 +269,6 @@ fn aad(group_id: &GroupId, key_id: KeyId, iteration: u32) -> Vec<u8> {
     out
 }
 
-fn to32(s: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    fill(&mut out, &[s]);
-    out
-}
-
-/// HMAC(chain key, 0x01) → message seed, HMAC(chain key, 0x02) → next chain key.
-fn kdf_chain(chain: &Key32) -> (Key32, Key32) {
-    let step = |byte: u8| {
-        // HMAC accepts keys of any length: new_from_slice cannot fail for 32 bytes.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&chain.0) {
-            Ok(m) => m,
-            Err(_) => return Key32([0; 32]),
-        };
-        mac.update(&[byte]);
-        Key32(to32(&mac.finalize().into_bytes()))
-    };
-    (step(0x01), step(0x02))
-}
-
-/// The AES-256-GCM key and nonce of one message, derived from its message seed.
-fn message_cipher(seed: &Key32) -> (Aes256Gcm, [u8; 12]) {
-    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), &seed.0);
-    let mut okm = Zeroizing::new([0u8; 44]);
-    let _ = hk.expand(MESSAGE_INFO, okm.as_mut());
-    let (key, nonce) = okm.split_at(32);
-    let key = Zeroizing::new(to32(key));
-    let mut n = [0u8; 12];
-    fill(&mut n, &[nonce]);
-    (Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)), n)
-}
-
 fn random_chain<R: CryptoRng + ?Sized>(rng: &mut R) -> Key32 {
     let mut chain = Key32([0; 32]);
     rng.fill_bytes(&mut chain.0);
@@ -381,7 +343,7 @@ impl SenderKey {
             .checked_add(1)
             .ok_or(SenderKeyError::ChainExhausted)?;
         let (seed, next_chain) = kdf_chain(&self.chain);
-        let (cipher, nonce) = message_cipher(&seed);
+        let (cipher, nonce) = message_cipher(&seed, MESSAGE_INFO);
         let aad = aad(&self.group_id, self.key_id, self.iteration);
         let ciphertext = cipher
             .encrypt(
@@ -520,7 +482,7 @@ impl SenderKeyReceiver {
         let iteration = parsed.iteration;
         let aad = aad(&self.group_id, self.key_id, iteration);
         let open = |seed: &Key32| -> Result<Zeroizing<Vec<u8>>, SenderKeyError> {
-            let (cipher, nonce) = message_cipher(seed);
+            let (cipher, nonce) = message_cipher(seed, MESSAGE_INFO);
             cipher
                 .decrypt(
                     &Nonce::from(nonce),
