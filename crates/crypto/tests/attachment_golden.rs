@@ -1,6 +1,8 @@
 //! The wire format of the attachment cipher, pinned by a vector from an independent implementation
 //! (`tests/data/attachment_golden.py`). If this fails, the ciphertext on the wire changed.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use missiva_crypto::attachment::{self, AttachmentKey, Digest};
@@ -9,12 +11,7 @@ use sha2::{Digest as _, Sha256};
 const GOLDEN: &str = include_str!("data/attachment_golden.txt");
 
 fn golden() -> BTreeMap<&'static str, &'static str> {
-    GOLDEN
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once(" = "))
-        .collect()
+    common::parse_golden(GOLDEN)
 }
 
 fn golden_plaintext() -> Vec<u8> {

@@ -1,5 +1,7 @@
 //! The committed safety-number vector in `tests/data/safety_golden.txt` still holds.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use missiva_crypto::safety::{SAFETY_NUMBER_VERSION, SafetyNumber, ScannableFingerprint};
@@ -7,12 +9,7 @@ use missiva_crypto::safety::{SAFETY_NUMBER_VERSION, SafetyNumber, ScannableFinge
 const GOLDEN: &str = include_str!("data/safety_golden.txt");
 
 fn golden() -> BTreeMap<&'static str, &'static str> {
-    GOLDEN
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once(" = "))
-        .collect()
+    common::parse_golden(GOLDEN)
 }
 
 /// Reads an identity written as `"01 x 64"`.

@@ -1,6 +1,8 @@
 //! The wire formats of sender keys, pinned by a vector from an independent implementation
 //! (`tests/data/sender_keys_golden.py`). If this fails, bytes on the wire or in the store changed.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use missiva_crypto::sender_keys::{
@@ -12,12 +14,7 @@ const CHANGED: &str =
     "the sender-key wire format changed: if on purpose, update tests/data/sender_keys_golden.*";
 
 fn golden() -> BTreeMap<&'static str, &'static str> {
-    GOLDEN
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.split_once(" = "))
-        .collect()
+    common::parse_golden(GOLDEN)
 }
 
 /// The hex value `name` decoded (empty if it is not hex, which then fails the test's decoding).
