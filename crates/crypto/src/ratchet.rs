@@ -6,15 +6,13 @@
 
 use std::collections::VecDeque;
 
-use aes_gcm::Nonce;
-use aes_gcm::aead::{Aead, Payload};
 use hkdf::Hkdf;
 use rand::CryptoRng;
 use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::chain::{Key32, kdf_chain, message_cipher, to32};
+use crate::chain::{Key32, kdf_chain, open, seal, to32};
 use crate::identity::{KeyError, agree};
 use crate::prekeys::SignedPreKey;
 use crate::wire::{Reader, fill};
@@ -237,17 +235,9 @@ impl Session {
             number: self.sent,
         }
         .to_bytes();
-        let (cipher, nonce) = message_cipher(&message_key, MESSAGE_INFO);
         let aad = self.aad(&header);
-        let ciphertext = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| RatchetError::ChainExhausted)?;
+        let ciphertext = seal(&message_key, MESSAGE_INFO, plaintext, &aad)
+            .ok_or(RatchetError::ChainExhausted)?;
         self.sending = Some(next_chain);
         self.sent = next_number;
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len());
@@ -265,19 +255,7 @@ impl Session {
         let (header, body) = Header::parse(message)?;
         let header_bytes = header.to_bytes();
         let aad = self.aad(&header_bytes);
-        let open = |key: &Key32| -> Result<Zeroizing<Vec<u8>>, RatchetError> {
-            let (cipher, nonce) = message_cipher(key, MESSAGE_INFO);
-            cipher
-                .decrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: body,
-                        aad: &aad,
-                    },
-                )
-                .map(Zeroizing::new)
-                .map_err(|_| RatchetError::Tampered)
-        };
+        let open = |key: &Key32| open(key, MESSAGE_INFO, body, &aad).ok_or(RatchetError::Tampered);
 
         // 1. A message we skipped earlier.
         if let Some(i) = self

@@ -10,13 +10,11 @@
 
 use std::collections::VecDeque;
 
-use aes_gcm::Nonce;
-use aes_gcm::aead::{Aead, Payload};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::chain::{Key32, kdf_chain, message_cipher};
+use crate::chain::{Key32, kdf_chain, open, seal};
 pub use crate::ratchet::{MAX_FORWARD_JUMP, MAX_SKIPPED_KEYS};
 use crate::wire::{Reader, fill};
 
@@ -343,17 +341,9 @@ impl SenderKey {
             .checked_add(1)
             .ok_or(SenderKeyError::ChainExhausted)?;
         let (seed, next_chain) = kdf_chain(&self.chain);
-        let (cipher, nonce) = message_cipher(&seed, MESSAGE_INFO);
         let aad = aad(&self.group_id, self.key_id, self.iteration);
-        let ciphertext = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| SenderKeyError::PlaintextTooLong)?;
+        let ciphertext =
+            seal(&seed, MESSAGE_INFO, plaintext, &aad).ok_or(SenderKeyError::PlaintextTooLong)?;
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len() + SIGNATURE_LEN);
         out.extend_from_slice(&header(self.key_id, self.iteration));
         out.extend_from_slice(&ciphertext);
@@ -481,18 +471,8 @@ impl SenderKeyReceiver {
             .map_err(|_| SenderKeyError::BadSignature)?;
         let iteration = parsed.iteration;
         let aad = aad(&self.group_id, self.key_id, iteration);
-        let open = |seed: &Key32| -> Result<Zeroizing<Vec<u8>>, SenderKeyError> {
-            let (cipher, nonce) = message_cipher(seed, MESSAGE_INFO);
-            cipher
-                .decrypt(
-                    &Nonce::from(nonce),
-                    Payload {
-                        msg: parsed.ciphertext,
-                        aad: &aad,
-                    },
-                )
-                .map(Zeroizing::new)
-                .map_err(|_| SenderKeyError::Tampered)
+        let open = |seed: &Key32| {
+            open(seed, MESSAGE_INFO, parsed.ciphertext, &aad).ok_or(SenderKeyError::Tampered)
         };
 
         if iteration < self.next {
