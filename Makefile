@@ -84,6 +84,7 @@ package: ui
 bench:
 	$(CARGO) bench -p missiva-core --bench accounts
 	$(CARGO) bench -p missiva-crypto --bench ratchet
+	$(CARGO) bench -p missiva-crypto --bench sender_keys
 	$(CARGO) bench -p missiva-crypto --bench attachment
 	@echo "Reference in the same run: Debian's openssl speed -evp aes-256-gcm, 64 KiB blocks (bytes/s x1000):"
 	@openssl speed -evp aes-256-gcm -seconds 3 -bytes 65536 2>/dev/null | tail -n 1

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
-use rand::RngCore;
+use rand::Rng as _;
 
 use crate::account::{Account, AccountInfo};
 use crate::atomic_file;
@@ -497,7 +497,7 @@ fn validate_relay(url: &str) -> Result<String, AccountsError> {
 
 fn new_folder_name() -> String {
     let mut bytes = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     format!("acct-{}", hex::encode(bytes))
 }
 

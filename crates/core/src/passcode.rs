@@ -3,7 +3,8 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use rand::RngCore;
+
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -69,7 +70,7 @@ impl PasscodeConfig {
             return Err(PasscodeError::Empty);
         }
         let mut salt = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut salt);
+        rand::rng().fill_bytes(&mut salt);
         // RFC 9106's second recommended option (64 MiB, 3 passes): ~125 ms here, once per start.
         let mut config = PasscodeConfig {
             salt: hex::encode(salt),
@@ -112,16 +113,16 @@ impl PasscodeConfig {
 
 impl Wrapper {
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(self.kek.as_ref().into())
+        Aes256Gcm::new(&(*self.kek).into())
     }
 
     fn seal(&self, plaintext: &[u8], ad: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and in-memory buffers cannot fail.
         if let Ok(ct) = self.cipher().encrypt(
-            Nonce::from_slice(&nonce),
+            &Nonce::from(nonce),
             Payload {
                 msg: plaintext,
                 aad: ad,
@@ -134,8 +135,9 @@ impl Wrapper {
 
     fn open(&self, blob: &[u8], ad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let (nonce, ct) = blob.split_at_checked(NONCE_LEN)?;
+        let nonce = Nonce::try_from(nonce).ok()?;
         self.cipher()
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: ad })
+            .decrypt(&nonce, Payload { msg: ct, aad: ad })
             .ok()
             .map(Zeroizing::new)
     }

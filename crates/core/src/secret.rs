@@ -1,6 +1,6 @@
 //! Key material that wipes itself on drop and never prints.
 
-use rand::RngCore;
+use rand::Rng as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// A 256-bit database key. `Debug` prints `<redacted>`; the bytes are zeroed on drop.
@@ -11,7 +11,7 @@ impl DbKey {
     /// A fresh random key from the operating system's CSPRNG.
     pub fn random() -> Self {
         let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::rng().fill_bytes(&mut bytes);
         DbKey(bytes)
     }
 

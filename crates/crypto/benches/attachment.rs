@@ -54,5 +54,5 @@ fn decrypt_256_mib(bencher: Bencher) {
     let ciphertext = ciphertext();
     bencher
         .counter(BytesCount::new(LEN))
-        .bench(|| attachment::decrypt(&key, divan::black_box(ciphertext), io::sink(), None));
+        .bench(|| attachment::decrypt(&key, divan::black_box(ciphertext), io::sink()));
 }

@@ -25,7 +25,7 @@ fn seal(key: &AttachmentKey, plaintext: &[u8]) -> Result<Vec<u8>, AttachmentErro
 
 fn open(key: &AttachmentKey, blob: &[u8]) -> Result<Vec<u8>, AttachmentError> {
     let mut plaintext = Vec::new();
-    attachment::decrypt(key, blob, &mut plaintext, None)?;
+    attachment::decrypt(key, blob, &mut plaintext)?;
     Ok(plaintext)
 }
 

@@ -37,16 +37,16 @@ pub fn attachment_plaintext(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
-/// A valid encryption of `attachment_plaintext(len)` under [`ATTACHMENT_KEY`], and its digest.
-pub fn attachment_blob(len: usize) -> (Vec<u8>, [u8; 32]) {
+/// A valid encryption of `attachment_plaintext(len)` under [`ATTACHMENT_KEY`].
+pub fn attachment_blob(len: usize) -> Vec<u8> {
     let mut blob = Vec::new();
-    let digest = missiva_crypto::attachment::encrypt(
+    missiva_crypto::attachment::encrypt(
         &attachment_key(),
         attachment_plaintext(len).as_slice(),
         &mut blob,
     )
     .unwrap_or_else(|e| panic!("encrypting the fixture attachment failed: {e}"));
-    (blob, digest.to_bytes())
+    blob
 }
 
 /// Valid bundles and initial messages, with and without a one-time prekey.
