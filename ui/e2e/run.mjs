@@ -1,13 +1,15 @@
 // End-to-end test of the built mock UI (`npm run build:mock` first) in headless Chromium:
-// create two accounts through the dialog, switch between them, and save a screenshot per
-// theme to ../artifacts/. Exits non-zero on any failure and never hangs.
+// create two accounts through the dialog, switch between them; then chat: an account with a
+// relay and a handle, a contact added, a message that goes pending -> sent -> delivered -> read,
+// a reply, and an unread badge on another chat. Saves screenshots per theme to ../artifacts/.
+// Exits non-zero on any failure and never hangs.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './server.mjs';
 
-const HARD_LIMIT_MS = 120_000;
+const HARD_LIMIT_MS = 180_000;
 const STEP_TIMEOUT_MS = 10_000;
 const here = dirname(fileURLToPath(import.meta.url));
 const distMock = resolve(here, '../dist-mock');
@@ -50,6 +52,11 @@ async function createAccount(page, opener, name, relay) {
 }
 
 async function scenario(browser, baseUrl, colorScheme) {
+  await run(browser, colorScheme, 'accounts flow', 'ui-accounts', (page) => accountsFlow(page, baseUrl, colorScheme));
+  await run(browser, colorScheme, 'chat flow', 'ui-chat', (page) => chatFlow(page, baseUrl, colorScheme));
+}
+
+async function run(browser, colorScheme, title, shot, flow) {
   const context = await browser.newContext({
     colorScheme,
     locale: 'en-US',
@@ -64,6 +71,26 @@ async function scenario(browser, baseUrl, colorScheme) {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   try {
+    await flow(page);
+    check(problems.length === 0, `no console errors or CSP violations, got:\n  ${problems.join('\n  ')}`);
+    const file = shotPath(shot, colorScheme);
+    if (shot === 'ui-accounts') await page.screenshot({ path: file, animations: 'disabled' });
+    console.log(`✓ ${title} (${colorScheme}) — screenshot ${file}`);
+    passed += 1;
+  } catch (error) {
+    failed += 1;
+    console.error(`✗ ${title} (${colorScheme}): ${error.message}`);
+    await page.screenshot({ path: join(artifacts, `${shot}-${colorScheme}-failure.png`) }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+}
+
+function shotPath(name, colorScheme) {
+  return join(artifacts, colorScheme === 'light' ? `${name}.png` : `${name}-dark.png`);
+}
+
+async function accountsFlow(page, baseUrl, colorScheme) {
     await page.goto(baseUrl);
     check((await page.title()) === 'Missiva', 'the window title “Missiva”');
     await page.getByRole('heading', { name: 'Welcome to Missiva' }).waitFor();
@@ -93,19 +120,93 @@ async function scenario(browser, baseUrl, colorScheme) {
       await page.screenshot({ path: join(process.env.E2E_SHOTS, `dialog-${colorScheme}.png`) });
       await page.keyboard.press('Escape');
     }
+}
 
-    check(problems.length === 0, `no console errors or CSP violations, got:\n  ${problems.join('\n  ')}`);
-    const file = join(artifacts, colorScheme === 'light' ? 'ui-accounts.png' : 'ui-accounts-dark.png');
-    await page.screenshot({ path: file, animations: 'disabled' });
-    console.log(`✓ accounts flow (${colorScheme}) — screenshot ${file}`);
-    passed += 1;
-  } catch (error) {
-    failed += 1;
-    console.error(`✗ accounts flow (${colorScheme}): ${error.message}`);
-    await page.screenshot({ path: join(artifacts, `ui-accounts-${colorScheme}-failure.png`) }).catch(() => {});
-  } finally {
-    await context.close();
-  }
+/** Waits until the newest message of the conversation shows the tick named `label`. */
+async function tickShows(page, label) {
+  await page.getByRole('log').locator('[data-message]').last().getByRole('img', { name: label, exact: true }).waitFor();
+}
+
+async function chatFlow(page, baseUrl, colorScheme) {
+  await page.goto(`${baseUrl}?defaultRelay=`);
+  await page.getByRole('button', { name: 'Create your first account' }).click();
+  const create = page.getByRole('dialog', { name: 'Add account' });
+  await create.getByLabel('Name', { exact: true }).fill('Anna Rossi');
+  await create.getByLabel(/Relay address/).fill('wss://relay.example.org');
+  await create.getByLabel(/Handle/).fill('anna');
+  await create.getByRole('button', { name: 'Create' }).click();
+  await create.waitFor({ state: 'detached' });
+  await headerShows(page, 'Anna Rossi');
+  // A new account connects to its relay.
+  await page.getByRole('status').filter({ hasText: 'Connecting…' }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Connecting…' }).waitFor({ state: 'detached' });
+
+  // A handle nobody has is refused with the backend's words; a real one opens the chat.
+  await page.getByRole('button', { name: 'Add contact' }).first().click();
+  const add = page.getByRole('dialog', { name: 'Add contact' });
+  await add.getByLabel('Handle').fill('@nobody');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await add.getByRole('alert').filter({ hasText: 'No one on the relay has the handle @nobody.' }).waitFor();
+  if (process.env.E2E_SHOTS) await page.screenshot({ path: join(process.env.E2E_SHOTS, `add-contact-${colorScheme}.png`) });
+  await add.getByLabel('Handle').fill('@bruno');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await add.waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Contact details for Bruno Bianchi' }).waitFor();
+
+  // Enter sends; the ticks follow the message to the other side and back.
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  await composer.fill('Ciao Bruno! Dinner on Friday?');
+  await composer.press('Enter');
+  check((await composer.inputValue()) === '', 'the composer to be empty after sending');
+  await tickShows(page, 'Sending');
+  await tickShows(page, 'Sent');
+  await tickShows(page, 'Delivered');
+  await tickShows(page, 'Read');
+  await page.getByText('Bruno Bianchi is typing…').waitFor();
+  await page.getByRole('log').getByText('Got it: “Ciao Bruno! Dinner on Friday?”').waitFor();
+
+  // Another chat: its reply lands while Bruno's chat is on screen, so it counts as unread.
+  await page.getByRole('button', { name: 'Add contact' }).first().click();
+  await add.getByLabel('Handle').fill('carla');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await add.waitFor({ state: 'detached' });
+  await composer.fill('Carla, are you coming too?');
+  await composer.press('Enter');
+  await page.getByRole('button', { name: /^Bruno Bianchi/ }).click();
+  await page.getByRole('button', { name: 'Carla Conti, 1 unread' }).waitFor({ timeout: 15_000 });
+  const rail = page.getByRole('button', { name: 'Anna Rossi', exact: true });
+  await rail.getByText('1', { exact: true }).waitFor();
+  await page.screenshot({ path: shotPath('ui-chat', colorScheme), animations: 'disabled' });
+  // Opening it reads it: the badges go.
+  await page.getByRole('button', { name: 'Carla Conti, 1 unread' }).click();
+  await page.getByRole('button', { name: 'Carla Conti', exact: true }).waitFor();
+  await rail.getByText('1', { exact: true }).waitFor({ state: 'detached' });
+
+  // The contact page shows the safety number, and a changed identity is a visible warning.
+  await page.getByRole('button', { name: /^Bruno Bianchi/ }).click();
+  await page.evaluate(() => window.__missivaMock.changeIdentity(1, 'bruno'));
+  await page.getByRole('note', { name: 'Security notice' }).waitFor();
+  await page.getByRole('button', { name: 'Contact details for Bruno Bianchi' }).click();
+  const panel = page.getByRole('complementary', { name: 'Contact details' });
+  const groups = await panel.getByRole('list', { name: 'Safety number' }).getByRole('listitem').allTextContents();
+  check(groups.length === 12 && groups.every((group) => /^\d{5}$/.test(group)), `12 groups of 5 digits, got ${groups}`);
+  await panel.getByRole('alert').filter({ hasText: 'safety number with Bruno Bianchi changed' }).waitFor();
+  await page.screenshot({ path: shotPath('ui-contact', colorScheme), animations: 'disabled' });
+  await panel.getByRole('button', { name: 'Close contact details' }).click();
+
+  // A draft stays with its chat; the connection indicator follows the relay.
+  await composer.fill('half a thought');
+  await page.getByRole('button', { name: 'Carla Conti', exact: true }).click();
+  check((await composer.inputValue()) === '', 'Carla’s composer to start empty');
+  await page.getByRole('button', { name: /^Bruno Bianchi/ }).click();
+  check((await composer.inputValue()) === 'half a thought', 'Bruno’s draft to come back');
+  await composer.fill('');
+  await page.evaluate(() => window.__missivaMock.setConnection(1, 'offline'));
+  await page.getByRole('status').filter({ hasText: 'Offline' }).waitFor();
+  await page.evaluate(() => window.__missivaMock.setConnection(1, 'online'));
+  await page.getByRole('status').filter({ hasText: 'Offline' }).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Carla Conti', exact: true }).click();
+  await composer.focus();
 }
 
 async function main() {

@@ -8,7 +8,9 @@ async function start(): Promise<void> {
   // the mock backend is not in the bundle.
   if (import.meta.env.MODE === 'mock') {
     const { installMockBackend, mockOptionsFromQuery } = await import('./lib/mock-backend');
-    installMockBackend(mockOptionsFromQuery(window.location.search));
+    const backend = installMockBackend(mockOptionsFromQuery(window.location.search));
+    // The end-to-end test plays the other side (a message from someone else) through this.
+    (window as unknown as { __missivaMock: unknown }).__missivaMock = backend;
   }
   document.documentElement.lang = currentLocale();
   const target = document.getElementById('app');

@@ -4,31 +4,49 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import type { AccountId } from './bindings/AccountId';
 import type { AccountInfo } from './bindings/AccountInfo';
 import type { AppInfo } from './bindings/AppInfo';
+import type { ChatId } from './bindings/ChatId';
+import type { ChatSummary } from './bindings/ChatSummary';
+import type { ConnectionState } from './bindings/ConnectionState';
+import type { ContactId } from './bindings/ContactId';
+import type { ContactInfo } from './bindings/ContactInfo';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { Event } from './bindings/Event';
+import type { EventKind } from './bindings/EventKind';
 import type { IpcError } from './bindings/IpcError';
+import type { MessagePreview } from './bindings/MessagePreview';
+import type { MessageState } from './bindings/MessageState';
+import type { MessageView } from './bindings/MessageView';
 
-export type { AccountId, AccountInfo, AppInfo, ErrorCode, Event, IpcError };
+export type {
+  AccountId,
+  AccountInfo,
+  AppInfo,
+  ChatId,
+  ChatSummary,
+  ConnectionState,
+  ContactId,
+  ContactInfo,
+  ErrorCode,
+  Event,
+  EventKind,
+  IpcError,
+  MessagePreview,
+  MessageState,
+  MessageView,
+};
 
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'already_running',
-  'passcode_required',
-  'wrong_passcode',
-  'not_found',
-  'invalid_input',
-  'key_missing',
-  'wrong_key',
-  'keystore_unavailable',
-  'damaged_data',
-  'io',
-  'internal',
-]);
+/**
+ * What arrives on the event channel: the backend's events, and the shell's own `openChat`
+ * (a notification was clicked: show that account and chat).
+ */
+export type AppEvent = Event | { account: AccountId; kind: { type: 'openChat'; chat: ChatId } };
 
 /** True when `value` is the `{ code, message }` error every command rejects with. */
 export function isIpcError(value: unknown): value is IpcError {
   if (typeof value !== 'object' || value === null) return false;
   const { code, message } = value as Record<string, unknown>;
-  return typeof code === 'string' && ERROR_CODES.has(code) && typeof message === 'string';
+  // A code this UI does not know yet (a newer backend) still carries a message for people.
+  return typeof code === 'string' && code !== '' && typeof message === 'string';
 }
 
 /** Turns anything a command rejected with into an `IpcError`, so callers handle one shape. */
@@ -58,8 +76,16 @@ export function unlock(passcode: string): Promise<null> {
   return call('unlock', { passcode });
 }
 
-export function createAccount(name: string, relay: string | null): Promise<AccountInfo> {
-  return call('create_account', { name, relay });
+/**
+ * Creates an account. With a relay and a handle the backend also registers the handle there;
+ * a taken handle rejects and leaves no account behind.
+ */
+export function createAccount(
+  name: string,
+  relay: string | null,
+  handle: string | null = null,
+): Promise<AccountInfo> {
+  return call('create_account', { name, relay, handle });
 }
 
 export function renameAccount(id: AccountId, name: string): Promise<AccountInfo> {
@@ -87,8 +113,63 @@ export function selectAccount(id: AccountId): Promise<null> {
   return call('select_account', { id });
 }
 
+// Messaging: every command names the account first.
+
+export function connectionState(account: AccountId): Promise<ConnectionState> {
+  return call('connection_state', { account });
+}
+
+export function listContacts(account: AccountId): Promise<ContactInfo[]> {
+  return call('list_contacts', { account });
+}
+
+/** Finds `handle` (with or without the @) on the relay, adds the contact and its direct chat. */
+export function addContact(account: AccountId, handle: string): Promise<ContactInfo> {
+  return call('add_contact', { account, handle });
+}
+
+/** Newest activity first. */
+export function listChats(account: AccountId): Promise<ChatSummary[]> {
+  return call('list_chats', { account });
+}
+
+export function chatForContact(account: AccountId, contact: ContactId): Promise<ChatId> {
+  return call('chat_for_contact', { account, contact });
+}
+
+/** Oldest first: the `limit` newest messages before the message `before` (or the newest). */
+export function listMessages(
+  account: AccountId,
+  chat: ChatId,
+  before: string | null,
+  limit: number,
+): Promise<MessageView[]> {
+  return call('list_messages', { account, chat, before, limit });
+}
+
+export function sendMessage(account: AccountId, chat: ChatId, text: string): Promise<MessageView> {
+  return call('send_message', { account, chat, text });
+}
+
+export function markRead(account: AccountId, chat: ChatId): Promise<null> {
+  return call('mark_read', { account, chat });
+}
+
+export function setDraft(account: AccountId, chat: ChatId, text: string): Promise<null> {
+  return call('set_draft', { account, chat, text });
+}
+
+export function setTyping(account: AccountId, chat: ChatId, typing: boolean): Promise<null> {
+  return call('set_typing', { account, chat, typing });
+}
+
+/** The chat on screen (null: none), so the backend raises no notification for it. */
+export function setVisibleChat(account: AccountId, chat: ChatId | null): Promise<null> {
+  return call('set_visible_chat', { account, chat });
+}
+
 /** Delivers every backend event to `handler` until the window closes. */
-export function subscribeEvents(handler: (event: Event) => void): Promise<null> {
-  const onEvent = new Channel<Event>(handler);
+export function subscribeEvents(handler: (event: AppEvent) => void): Promise<null> {
+  const onEvent = new Channel<AppEvent>(handler);
   return call('subscribe_events', { onEvent });
 }

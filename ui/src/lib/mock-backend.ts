@@ -3,9 +3,23 @@
 // including its validation errors and the events it sends on the subscribed channel.
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AccountInfo } from './bindings/AccountInfo';
-import type { ErrorCode } from './bindings/ErrorCode';
-import type { Event } from './bindings/Event';
+import type { ChatId } from './bindings/ChatId';
+import type { ConnectionState } from './bindings/ConnectionState';
+import type { AppEvent } from './api';
 import type { IpcError } from './bindings/IpcError';
+import type { MessageView } from './bindings/MessageView';
+import {
+  MOCK_DIRECTORY as MOCK_DIRECTORY_VIEW,
+  createMessaging,
+  DEFAULT_TIMING,
+  fail,
+  validHandle,
+  type MockMessaging,
+  type MockTiming,
+  type SeedMessage,
+} from './mock-messaging';
+
+export { DEFAULT_TIMING, MOCK_DIRECTORY, type MockTiming, type SeedMessage } from './mock-messaging';
 
 export interface MockOptions {
   /** Accounts that exist at start, by name; the first is selected. */
@@ -15,6 +29,12 @@ export interface MockOptions {
   /** Every command fails with `already_running`. */
   alreadyRunning?: boolean;
   keystore?: 'os' | 'file';
+  /** The relay of the accounts that exist at start (each gets a handle from its name). */
+  relay?: string;
+  /** What `app_info` offers as `defaultRelay` (null when unset). */
+  defaultRelay?: string;
+  /** How fast the simulated relay and people are; tests make it fast. */
+  timing?: Partial<MockTiming>;
 }
 
 export interface MockCall {
@@ -26,7 +46,7 @@ export interface MockBackend {
   /** Every command received, in order. */
   readonly calls: MockCall[];
   /** Sends `event` to every subscribed channel, as the backend does when something changes. */
-  emit(event: Event): void;
+  emit(event: AppEvent): void;
   /** Changes data behind the UI's back (as another part of the backend would). */
   readonly accounts: AccountInfo[];
   /** The passcode now set (by the options or `set_passcode`), or null. */
@@ -40,6 +60,20 @@ export interface MockBackend {
   failNext(cmd: string, error: IpcError): void;
   /** Holds the next `cmd` until the returned function is called, so a busy state can be seen. */
   holdNext(cmd: string): () => void;
+  /** A message from `handle` arrives in the account (adding the contact if needed). */
+  receive(account: number, handle: string, text: string): MessageView;
+  /** The account's connection to its relay changes; going online sends what is pending. */
+  setConnection(account: number, state: ConnectionState): void;
+  /** Puts messages into the chat with `handle`, oldest first; returns its id. */
+  seed(account: number, handle: string, messages: SeedMessage[]): ChatId;
+  /** The contact's identity key changed (a warning line appears in the chat). */
+  changeIdentity(account: number, handle: string): void;
+  /** The contact's safety number was compared. */
+  verify(account: number, handle: string): void;
+  /** What the UI told the backend: the chat on screen and whether the user is typing. */
+  readonly messaging: MockMessaging;
+  /** Stops the simulated people (their pending replies and ticks). */
+  stop(): void;
 }
 
 interface TauriInternals {
@@ -47,11 +81,6 @@ interface TauriInternals {
 }
 
 const NAME_MAX = 64;
-
-function fail(code: ErrorCode, message: string): never {
-  const error: IpcError = { code, message };
-  throw error;
-}
 
 function channelId(value: unknown): number {
   const id = (value as { id?: unknown } | null)?.id;
@@ -86,6 +115,14 @@ function validPasscode(value: unknown): string | null {
   return value;
 }
 
+const running = new Set<() => void>();
+
+/** Stops the simulated people of every mock backend installed so far (tests call it after each). */
+export function stopMockBackends(): void {
+  for (const stop of running) stop();
+  running.clear();
+}
+
 export function installMockBackend(options: MockOptions = {}): MockBackend {
   const keystore = options.keystore ?? 'os';
   const accounts: AccountInfo[] = [];
@@ -96,18 +133,38 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
   let locked = passcode !== null;
   const failures = new Map<string, IpcError>();
   const holds = new Map<string, Promise<void>>();
+  const timing: MockTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const messaging = createMessaging(
+    (event) => emit(event),
+    timing,
+    (id) => accounts.find((account) => account.id === id),
+  );
 
-  function addAccount(name: string, relay: string | null): AccountInfo {
+  function addAccount(name: string, relay: string | null, handle: string | null): AccountInfo {
     const account: AccountInfo = {
       id: nextId++,
       name,
       relay,
+      handle,
       keystore,
       createdAt: new Date().toISOString(),
       selected: accounts.length === 0,
+      unread: 0,
     };
     accounts.push(account);
+    messaging.accountAdded(account);
     return account;
+  }
+
+  /** Like the relay: a handle needs a relay, and one person per handle. */
+  function registerHandle(value: unknown, relay: string | null): string | null {
+    if (value === null || value === undefined || (typeof value === 'string' && value.trim() === ''))
+      return null;
+    const handle = validHandle(value);
+    if (relay === null) fail('invalid_input', 'A handle needs a relay address.');
+    if (handle in MOCK_DIRECTORY_VIEW || accounts.some((account) => account.handle === handle))
+      fail('handle_taken', `The handle @${handle} is already taken on this relay.`);
+    return handle;
   }
 
   function find(id: unknown): AccountInfo {
@@ -116,17 +173,32 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
     return account;
   }
 
-  function emit(event: Event): void {
-    const internals = (window as unknown as { __TAURI_INTERNALS__: TauriInternals })
+  let stopped = false;
+  running.add(() => {
+    stopped = true;
+    messaging.stop();
+  });
+
+  function emit(event: AppEvent): void {
+    const internals = (window as unknown as { __TAURI_INTERNALS__?: TauriInternals })
       .__TAURI_INTERNALS__;
+    if (!internals) return;
     for (const channel of channels) {
       const index = channel.next++;
       // Like the real backend: the event arrives after the command that caused it returned.
-      setTimeout(() => internals.runCallback(channel.id, { index, message: event }), 0);
+      setTimeout(() => {
+        // A test may have cleared the mocks meanwhile.
+        const now = (window as unknown as { __TAURI_INTERNALS__?: TauriInternals }).__TAURI_INTERNALS__;
+        if (!stopped && now === internals && typeof internals.runCallback === 'function')
+          internals.runCallback(channel.id, { index, message: event });
+      }, 0);
     }
   }
 
-  for (const name of options.accounts ?? []) addAccount(name, null);
+  for (const name of options.accounts ?? []) {
+    const handle = options.relay ? name.toLowerCase().replace(/[^a-z0-9_]/g, '') : null;
+    addAccount(name, options.relay ?? null, handle);
+  }
 
   function handle(cmd: string, args: Record<string, unknown>): unknown {
     if (options.alreadyRunning)
@@ -141,11 +213,18 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
 
     switch (cmd) {
       case 'app_info':
-        return { version: '0.1.0-mock', dataDir: '/mock/missiva', keystore };
+        return {
+          version: '0.1.0-mock',
+          dataDir: '/mock/missiva',
+          keystore,
+          defaultRelay: options.defaultRelay ?? null,
+        };
       case 'list_accounts':
-        return accounts.map((account) => ({ ...account }));
+        return accounts.map((account) => ({ ...account, unread: messaging.unread(account.id) }));
       case 'create_account': {
-        const account = addAccount(validName(args.name), validRelay(args.relay));
+        const name = validName(args.name);
+        const relay = validRelay(args.relay);
+        const account = addAccount(name, relay, registerHandle(args.handle, relay));
         emit({ account: account.id, kind: { type: 'accountCreated' } });
         return { ...account };
       }
@@ -158,6 +237,7 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
       case 'remove_account': {
         const account = find(args.id);
         accounts.splice(accounts.indexOf(account), 1);
+        messaging.accountRemoved(account.id);
         if (account.selected && accounts[0]) accounts[0].selected = true;
         emit({ account: account.id, kind: { type: 'accountRemoved' } });
         return null;
@@ -176,8 +256,11 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
       case 'subscribe_events':
         channels.push({ id: channelId(args.onEvent), next: 0 });
         return null;
-      default:
-        fail('internal', `Unknown command ${cmd}.`);
+      default: {
+        const handled = messaging.handle(cmd, args);
+        if (!handled) fail('internal', `Unknown command ${cmd}.`);
+        return handled.result;
+      }
     }
   }
 
@@ -220,6 +303,13 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
       holds.set(cmd, new Promise<void>((resolve) => (release = resolve)));
       return () => release();
     },
+    receive: (account, handle, text) => messaging.receive(account, handle, text),
+    setConnection: (account, state) => messaging.setConnection(account, state),
+    seed: (account, handle, messages) => messaging.seed(account, handle, messages),
+    changeIdentity: (account, handle) => messaging.changeIdentity(account, handle),
+    verify: (account, handle) => messaging.verify(account, handle),
+    messaging,
+    stop: () => messaging.stop(),
   };
 }
 
@@ -233,5 +323,18 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (query.get('keystore') === 'file') options.keystore = 'file';
   const names = query.getAll('account');
   if (names.length > 0) options.accounts = names;
+  const relay = query.get('relay');
+  if (relay) options.relay = relay;
+  // The mock build offers a default relay like a packaged build would; `?defaultRelay=` clears it.
+  const defaultRelay = query.get('defaultRelay');
+  options.defaultRelay = defaultRelay ?? 'wss://relay.missiva.example';
+  if (options.defaultRelay === '') delete options.defaultRelay;
+  const fast = query.get('speed');
+  if (fast !== null && Number(fast) > 0) {
+    const factor = Number(fast);
+    options.timing = Object.fromEntries(
+      Object.entries(DEFAULT_TIMING).map(([step, ms]) => [step, Math.round(ms / factor)]),
+    ) as Partial<MockTiming>;
+  }
   return options;
 }

@@ -41,7 +41,7 @@ describe('first start', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
     expect(backend.calls).toContainEqual({
       cmd: 'create_account',
-      args: { name: 'Anna Rossi', relay: 'wss://relay.example.org' },
+      args: { name: 'Anna Rossi', relay: 'wss://relay.example.org', handle: null },
     });
   });
 

@@ -33,11 +33,20 @@ class Accounts {
   }
 
   /** Creates an account and shows it: a new account is what the user wants to set up next. */
-  async create(name: string, relay: string | null): Promise<AccountInfo> {
-    const created = await api.createAccount(name, relay);
+  async create(name: string, relay: string | null, handle: string | null = null): Promise<AccountInfo> {
+    const created = await api.createAccount(name, relay, handle);
     if (!created.selected) await api.selectAccount(created.id);
     await this.refresh();
     return created;
+  }
+
+  /** The relay `app_info` offers new accounts, or null (none, or an older backend). */
+  async defaultRelay(): Promise<string | null> {
+    try {
+      return (await api.appInfo()).defaultRelay ?? null;
+    } catch {
+      return null;
+    }
   }
 
   async rename(id: AccountId, name: string): Promise<void> {

@@ -5,7 +5,8 @@ export type OpenDialog =
   | { kind: 'create' }
   | { kind: 'settings' }
   | { kind: 'rename'; account: AccountInfo }
-  | { kind: 'remove'; account: AccountInfo };
+  | { kind: 'remove'; account: AccountInfo }
+  | { kind: 'addContact'; account: AccountInfo };
 
 class Dialogs {
   current = $state<OpenDialog | null>(null);

@@ -1,8 +1,12 @@
 // Whether the app can show accounts at all: still opening, locked by a passcode, or stopped
 // by an error the user has to act on (e.g. another Missiva already holds the data folder).
 import * as api from '../api';
-import type { IpcError } from '../api';
+import type { AccountId, AppEvent, ChatId, IpcError } from '../api';
 import { accounts } from './accounts.svelte';
+import { chats } from './chats.svelte';
+import { connections } from './connection.svelte';
+import { contacts } from './contacts.svelte';
+import { messages } from './messages.svelte';
 
 export type Phase =
   | { kind: 'opening' }
@@ -22,11 +26,12 @@ class Session {
   async open(): Promise<void> {
     try {
       if (!this.#subscribed) {
-        await api.subscribeEvents(() => this.#onEvent());
+        await api.subscribeEvents((event) => this.#onEvent(event));
         this.#subscribed = true;
       }
       await accounts.refresh();
       this.phase = { kind: 'ready' };
+      void connections.load(accounts.list.map((account) => account.id));
     } catch (error) {
       const ipcError = api.toIpcError(error);
       this.phase =
@@ -56,9 +61,73 @@ class Session {
     this.notice = message;
   }
 
-  #onEvent(): void {
-    // Every event kind, `eventsLost` included, means "re-read"; the list is all we show yet.
-    accounts.refresh().catch((error) => this.report(api.toIpcError(error).message));
+  #onEvent(event: AppEvent): void {
+    const kind = event.kind;
+    const shown = event.account !== null && event.account === chats.account;
+    switch (kind.type) {
+      case 'accountCreated':
+      case 'accountRenamed':
+      case 'accountRemoved':
+      case 'accountSelected':
+        this.#refreshAccounts();
+        break;
+      case 'eventsLost':
+        // Some events never arrived: re-read everything on screen.
+        this.#refreshAccounts(true);
+        if (chats.account !== null) {
+          this.#quietly(chats.refresh());
+          this.#quietly(contacts.refresh());
+          this.#quietly(messages.refresh());
+        }
+        break;
+      case 'chatsChanged':
+        // The unread count on the rail can change with any chat of any account.
+        this.#refreshAccounts();
+        if (shown) this.#quietly(chats.refresh());
+        break;
+      case 'incomingMessage':
+      case 'messagesChanged':
+        this.#refreshAccounts();
+        if (shown) {
+          this.#quietly(chats.refresh());
+          if (kind.chat === messages.chat) this.#quietly(messages.refresh());
+        }
+        break;
+      case 'contactsChanged':
+      case 'identityChanged':
+        if (shown) {
+          this.#quietly(contacts.refresh());
+          this.#quietly(chats.refresh());
+        }
+        break;
+      case 'connectionChanged':
+        if (event.account !== null) connections.set(event.account, kind.state);
+        break;
+      case 'typing':
+        if (shown) chats.setTyping(kind.chat, kind.typing);
+        break;
+      case 'openChat':
+        if (event.account !== null) this.#quietly(this.openChat(event.account, kind.chat));
+        break;
+    }
+  }
+
+  /** A notification was clicked: show its account and chat. */
+  async openChat(account: AccountId, chat: ChatId): Promise<void> {
+    await accounts.select(account);
+    await chats.show(account);
+    await chats.select(chat);
+  }
+
+  #refreshAccounts(connectionsToo = false): void {
+    accounts
+      .refresh()
+      .then(() => connections.load(accounts.list.map((account) => account.id), connectionsToo))
+      .catch((error) => this.report(api.toIpcError(error).message));
+  }
+
+  #quietly(work: Promise<unknown>): void {
+    work.catch((error) => this.report(api.toIpcError(error).message));
   }
 
   reset(): void {
