@@ -6,7 +6,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 ARTIFACTS := $(CURDIR)/artifacts
 
-.PHONY: deps ui ui-mock app run test lint fmt check-bindings test-rust test-keychain test-fuzz fuzz test-ui test-e2e test-app test-package package bench clean
+.PHONY: deps ui ui-mock app run relay test lint fmt check-bindings test-rust test-keychain test-fuzz fuzz test-ui test-e2e test-app test-package package bench clean
 
 deps:
 	@scripts/deps.sh
@@ -18,11 +18,17 @@ ui-mock: deps
 	npm --prefix ui run --silent build:mock
 
 app: ui
-	$(CARGO) build -p missiva
+	$(CARGO) build -p missiva -p missiva-relay -p missiva-cli
 
-# Build, then start the app (the OS keychain when one answers, else the file keystore).
+# Build, start a local relay on 127.0.0.1:7400 (reused if one answers there), then the app
+# configured for it (the OS keychain when one answers, else the file keystore).
 run: app
-	scripts/run.sh "$(TARGET_DIR)/debug/missiva"
+	scripts/run-relay.sh "$(TARGET_DIR)/debug/missiva-relay" scripts/run.sh "$(TARGET_DIR)/debug/missiva"
+
+# A relay alone, in the foreground: `make relay RELAY_LISTEN=0.0.0.0:7400 RELAY_DB=relay.db`.
+relay:
+	$(CARGO) run --release -p missiva-relay -- --listen $(or $(RELAY_LISTEN),127.0.0.1:7400) \
+	  --db $(or $(RELAY_DB),$(ARTIFACTS)/relay.db)
 
 fmt:
 	$(CARGO) fmt --all
@@ -46,13 +52,15 @@ test-keychain: deps
 	timeout 300 dbus-run-session -- scripts/with-keyring.sh \
 	  $(CARGO) test -p missiva-core --test os_keychain -- --ignored
 
-# Every decoder of missiva-crypto under libFuzzer: a short run in `make test`, longer with
+# Every decoder of missiva-crypto and the relay's frame handling under libFuzzer: a short run in `make test`, longer with
 # `make fuzz` (FUZZ_SECONDS per target, default 60).
 test-fuzz: deps
 	scripts/fuzz.sh 10
+	FUZZ_CRATE=relay scripts/fuzz.sh 10
 
 fuzz: deps
 	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+	FUZZ_CRATE=relay scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
 test-ui: deps
 	npm --prefix ui run --silent test
@@ -67,6 +75,7 @@ test-app: app
 	MISSIVA_APP_BIN="$(TARGET_DIR)/debug/missiva" ARTIFACTS="$(ARTIFACTS)" \
 	  timeout 600 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" \
 	  $(CARGO) test -p missiva-tests -- --ignored --test-threads=1
+	timeout 120 dbus-run-session -- $(CARGO) test -p missiva --lib -- --ignored notifications
 
 # The .deb installs, has a valid menu entry and starts a window.
 test-package: app
@@ -86,6 +95,9 @@ bench:
 	$(CARGO) bench -p missiva-crypto --bench ratchet
 	$(CARGO) bench -p missiva-crypto --bench sender_keys
 	$(CARGO) bench -p missiva-crypto --bench attachment
+	$(CARGO) bench -p missiva-relay --bench relay_load
+	$(CARGO) build --release -p missiva-relay
+	MISSIVA_RELAY_BIN="$(TARGET_DIR)/release/missiva-relay" $(CARGO) bench -p missiva-tests --bench send_to_display
 	@echo "Reference in the same run: Debian's openssl speed -evp aes-256-gcm, 64 KiB blocks (bytes/s x1000):"
 	@openssl speed -evp aes-256-gcm -seconds 3 -bytes 65536 2>/dev/null | tail -n 1
 

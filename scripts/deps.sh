@@ -8,9 +8,9 @@ APT_PACKAGES=(
   build-essential pkg-config file
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libssl-dev libsoup-3.0-dev libdbus-1-dev
-  xvfb xauth dbus-x11 webkit2gtk-driver libnotify-bin
+  xvfb xauth dbus-x11 webkit2gtk-driver libnotify-bin python3-dbus python3-gi
   chromium librsvg2-bin imagemagick icoutils desktop-file-utils xdotool x11-utils
-  gnome-keyring libsecret-tools
+  gnome-keyring libsecret-tools mosquitto
 )
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

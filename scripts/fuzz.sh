@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target of missiva-crypto (crates/crypto/fuzz) and runs each for
+# Builds every cargo-fuzz target of one crate (FUZZ_CRATE: crypto (default) or relay, i.e.
+# crates/$FUZZ_CRATE/fuzz) and runs each for
 # SECONDS (default 60) on a temporary copy of its committed seed corpus, which is never written.
 # Every target runs; the script then exits non-zero if any crashed, hung or failed to run, having
 # printed the target, the panic and the crashing input's path. Usage: scripts/fuzz.sh [SECONDS]
@@ -18,7 +19,8 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-crate_dir="$root/crates/crypto"
+crate="${FUZZ_CRATE:-crypto}"
+crate_dir="$root/crates/$crate"
 fuzz_dir="$crate_dir/fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
@@ -29,7 +31,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
-  target_dir="$CARGO_TARGET_DIR/fuzz"
+  # Each fuzz workspace has its own lock file: one build folder each.
+  if [[ "$crate" == crypto ]]; then target_dir="$CARGO_TARGET_DIR/fuzz"; else target_dir="$CARGO_TARGET_DIR/fuzz-$crate"; fi
 else
   target_dir="$fuzz_dir/target"
 fi

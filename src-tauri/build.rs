@@ -13,6 +13,17 @@ const COMMANDS: &[&str] = &[
     "subscribe_events",
     "has_passcode",
     "set_passcode",
+    "set_visible_chat",
+    "connection_state",
+    "list_contacts",
+    "add_contact",
+    "list_chats",
+    "chat_for_contact",
+    "mark_read",
+    "set_draft",
+    "set_typing",
+    "list_messages",
+    "send_message",
 ];
 
 fn main() {

@@ -69,6 +69,9 @@ pub struct TauriDriver {
 impl TauriDriver {
     /// Starts `tauri-driver` (which starts `WebKitWebDriver`) on free ports.
     pub fn start(envs: &[(&str, &std::ffi::OsStr)]) -> Result<Self> {
+        // WebDriver clients need a rustls provider; with both ring and aws-lc-rs in the
+        // build none is chosen by default (an error here means one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             bail!("no display: run this test under xvfb-run (make test-app does)");
         }
@@ -92,4 +95,199 @@ impl TauriDriver {
             _child: guard,
         })
     }
+}
+
+/// A binary of this workspace beside this test's target folder, or `env` when set.
+fn workspace_binary(env: &str, name: &str) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe()?;
+    let debug_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("cannot find the target folder")?;
+    Ok(debug_dir.join(name))
+}
+
+/// The relay binary: `MISSIVA_RELAY_BIN`, else `missiva-relay` beside this test's target folder.
+pub fn relay_binary() -> Result<PathBuf> {
+    workspace_binary("MISSIVA_RELAY_BIN", "missiva-relay")
+}
+
+/// Reads one line of a child's stdout, failing after `timeout` (the reader thread is left to
+/// finish with the child).
+fn first_line(stdout: std::process::ChildStdout, timeout: Duration) -> Result<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+        // Keep draining so that the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(line) => Ok(line?.trim_end().to_owned()),
+        Err(_) => bail!("no output within {timeout:?}"),
+    }
+}
+
+/// A real `missiva-relay` on a free loopback port with its database in a folder of its own.
+pub struct RelayProcess {
+    /// The URL clients are configured with: `ws://127.0.0.1:PORT`.
+    pub url: String,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl RelayProcess {
+    /// Starts the relay and waits for its `listening on ws://…` line.
+    pub fn start() -> Result<Self> {
+        let bin = relay_binary()?;
+        if !bin.is_file() {
+            bail!(
+                "build the relay first (cargo build -p missiva-relay): {} is missing",
+                bin.display()
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let mut child = Command::new(&bin)
+            .args(["--listen", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("relay.db"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("relay stdout")?;
+        let guard = ChildGuard(child);
+        let line = first_line(stdout, Duration::from_secs(20))?;
+        let url = line
+            .strip_prefix("listening on ")
+            .with_context(|| format!("unexpected first line from the relay: {line:?}"))?
+            .to_owned();
+        Ok(RelayProcess {
+            url,
+            _child: guard,
+            _dir: dir,
+        })
+    }
+}
+
+/// `scripts/fake-notification-server.py` on the session bus: owns
+/// `org.freedesktop.Notifications`, records every call, clicks on request.
+pub struct NotificationServer {
+    log: PathBuf,
+    invoke: PathBuf,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl NotificationServer {
+    /// Starts the server and waits until it owns the name (it prints `ready` then).
+    pub fn start() -> Result<Self> {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            bail!("no session bus: run this test under dbus-run-session (make test-app does)");
+        }
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../scripts/fake-notification-server.py");
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("notifications.jsonl");
+        let invoke = dir.path().join("invoke");
+        let mut child = Command::new(&script)
+            .arg("--log")
+            .arg(&log)
+            .arg("--invoke-file")
+            .arg(&invoke)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "start {} (needs python3-dbus, python3-gi)",
+                    script.display()
+                )
+            })?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let guard = ChildGuard(child);
+        let line = first_line(stdout, Duration::from_secs(20))?;
+        if line != "ready" {
+            bail!("the notification server did not start: {line:?}");
+        }
+        Ok(NotificationServer {
+            log,
+            invoke,
+            _child: guard,
+            _dir: dir,
+        })
+    }
+
+    /// Every call and signal so far, oldest first.
+    pub fn calls(&self) -> Result<Vec<serde_json::Value>> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).context("a log line of the notification server"))
+            .collect()
+    }
+
+    /// The `Notify` calls so far.
+    pub fn notifications(&self) -> Result<Vec<serde_json::Value>> {
+        Ok(self
+            .calls()?
+            .into_iter()
+            .filter(|c| c["call"] == "Notify")
+            .collect())
+    }
+
+    /// Waits for a `Notify` call that `matches`, or fails after `timeout`.
+    pub fn wait_for(
+        &self,
+        timeout: Duration,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value> {
+        let start = Instant::now();
+        loop {
+            if let Some(n) = self.notifications()?.into_iter().find(|n| matches(n)) {
+                return Ok(n);
+            }
+            if start.elapsed() > timeout {
+                bail!(
+                    "no matching notification within {timeout:?}; calls: {:?}",
+                    self.calls()?
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Clicks notification `id` (`action` "default" is a click on its body).
+    pub fn invoke(&self, id: u64, action: &str) -> Result<()> {
+        let tmp = self.invoke.with_extension("tmp");
+        std::fs::write(&tmp, format!("{action} {id}"))?;
+        std::fs::rename(&tmp, &self.invoke)?;
+        Ok(())
+    }
+}
+
+/// Starts the built app through `driver` and returns the WebDriver session on its window.
+pub async fn launch(driver: &TauriDriver) -> Result<fantoccini::Client> {
+    let app = app_binary()?;
+    if !app.is_file() {
+        bail!(
+            "build the app first (make app): {} is missing",
+            app.display()
+        );
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app.display().to_string() }),
+    );
+    caps.insert("browserName".into(), serde_json::json!("wry"));
+    fantoccini::ClientBuilder::rustls()?
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .context("start a WebDriver session with the app")
 }

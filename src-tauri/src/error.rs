@@ -1,9 +1,13 @@
 //! The one error type that crosses into the UI: `{ code, message }`.
 
 use missiva_core::accounts::AccountsError;
+use missiva_core::chats::ChatError;
+use missiva_core::contacts::ContactError;
 use missiva_core::keystore::KeystoreError;
+use missiva_core::messages::MessageError;
 use missiva_core::passcode::PasscodeError;
 use missiva_core::store::StoreError;
+use missiva_core::sync::SyncError;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -32,6 +36,14 @@ pub enum ErrorCode {
     DamagedData,
     /// A file could not be read or written.
     Io,
+    /// The handle is someone else's on this relay.
+    HandleTaken,
+    /// The account has no relay, so it cannot do this.
+    NoRelay,
+    /// The relay cannot be reached right now (or did not answer in time).
+    Offline,
+    /// The relay refused or answered something unexpected.
+    Relay,
     /// A bug or an unexpected failure.
     Internal,
 }
@@ -66,9 +78,12 @@ impl From<AccountsError> for IpcError {
                 ErrorCode::DamagedData
             }
             AccountsError::NotFound { .. } => ErrorCode::NotFound,
-            AccountsError::InvalidName { .. } | AccountsError::InvalidRelay { .. } => {
-                ErrorCode::InvalidInput
-            }
+            AccountsError::InvalidName { .. }
+            | AccountsError::InvalidRelay { .. }
+            | AccountsError::InvalidHandle { .. }
+            | AccountsError::HandleWithoutRelay => ErrorCode::InvalidInput,
+            AccountsError::HandleTaken { .. } => ErrorCode::HandleTaken,
+            AccountsError::Registration(s) => sync_code(s),
             AccountsError::KeyMissing { .. } => ErrorCode::KeyMissing,
             AccountsError::Keystore(k) => match k {
                 KeystoreError::Unavailable { .. } => ErrorCode::KeystoreUnavailable,
@@ -76,17 +91,76 @@ impl From<AccountsError> for IpcError {
                 KeystoreError::UnknownKind { .. } => ErrorCode::InvalidInput,
                 _ => ErrorCode::Internal,
             },
-            AccountsError::Store(s) => match s {
-                StoreError::WrongKey { .. } => ErrorCode::WrongKey,
-                StoreError::Missing { .. } | StoreError::Migration { .. } => ErrorCode::DamagedData,
-                _ => ErrorCode::Internal,
-            },
+            AccountsError::Store(s) => store_code(s),
             AccountsError::Passcode(p) => match p {
                 PasscodeError::Required => ErrorCode::PasscodeRequired,
                 PasscodeError::Wrong => ErrorCode::WrongPasscode,
                 PasscodeError::Empty => ErrorCode::InvalidInput,
                 _ => ErrorCode::DamagedData,
             },
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+fn store_code(e: &StoreError) -> ErrorCode {
+    match e {
+        StoreError::WrongKey { .. } => ErrorCode::WrongKey,
+        StoreError::Missing { .. } | StoreError::Migration { .. } => ErrorCode::DamagedData,
+        _ => ErrorCode::Internal,
+    }
+}
+
+fn sync_code(e: &SyncError) -> ErrorCode {
+    match e {
+        SyncError::NotConfigured => ErrorCode::NoRelay,
+        SyncError::Connection(_) | SyncError::Offline | SyncError::Timeout => ErrorCode::Offline,
+        SyncError::Relay { .. } | SyncError::UnexpectedReply => ErrorCode::Relay,
+        SyncError::Store(s) => store_code(s),
+        _ => ErrorCode::Internal,
+    }
+}
+
+fn chat_code(e: &ChatError) -> ErrorCode {
+    match e {
+        ChatError::NotFound { .. } | ChatError::NoChatWith { .. } => ErrorCode::NotFound,
+        ChatError::DraftTooLong => ErrorCode::InvalidInput,
+        ChatError::Store(s) => store_code(s),
+        _ => ErrorCode::Internal,
+    }
+}
+
+impl From<ContactError> for IpcError {
+    fn from(e: ContactError) -> Self {
+        let code = match &e {
+            ContactError::InvalidHandle { .. } | ContactError::Yourself { .. } => {
+                ErrorCode::InvalidInput
+            }
+            ContactError::UnknownHandle { .. } | ContactError::NotFound { .. } => {
+                ErrorCode::NotFound
+            }
+            ContactError::Sync(s) => sync_code(s),
+            ContactError::Store(s) => store_code(s),
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<ChatError> for IpcError {
+    fn from(e: ChatError) -> Self {
+        IpcError::new(chat_code(&e), e.to_string())
+    }
+}
+
+impl From<MessageError> for IpcError {
+    fn from(e: MessageError) -> Self {
+        let code = match &e {
+            MessageError::Empty | MessageError::TooLong => ErrorCode::InvalidInput,
+            MessageError::NotFound { .. } => ErrorCode::NotFound,
+            MessageError::Chat(c) => chat_code(c),
+            MessageError::Store(s) => store_code(s),
             _ => ErrorCode::Internal,
         };
         IpcError::new(code, e.to_string())

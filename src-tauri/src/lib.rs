@@ -2,6 +2,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod notifications;
 pub mod options;
 pub mod state;
 
@@ -20,20 +21,23 @@ pub fn run() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let options = options::AppOptions::from_env_and_args();
-    let builder =
-        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+    let context = tauri::generate_context!();
+    // One instance per data folder: a second launch on the same folder hands over to the
+    // first, while instances on other folders (`--data-dir`) run side by side.
+    let instance_id = options.instance_id(&context.config().identifier);
+    let single_instance = tauri_plugin_single_instance::Builder::new()
+        .callback(|app, _args, _cwd| {
             // A second launch focuses the window that is already open.
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.show();
                 let _ = window.set_focus();
             }
-        }));
-    match build(
-        builder,
-        state::AppState::new(options),
-        tauri::generate_context!(),
-    ) {
+        })
+        .dbus_id(instance_id)
+        .build();
+    let builder = tauri::Builder::default().plugin(single_instance);
+    match build(builder, state::AppState::new(options), context) {
         Ok(app) => {
             app.run(|_, _| {});
             std::process::ExitCode::SUCCESS
@@ -54,6 +58,19 @@ pub fn build<R: Runtime>(
 ) -> tauri::Result<tauri::App<R>> {
     builder
         .manage(state)
+        .setup(|app| {
+            notifications::watch(app.handle());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Back in the window with a chat on screen: that chat's notification is stale.
+            if let tauri::WindowEvent::Focused(true) = event
+                && let Some(state) = window.try_state::<state::AppState>()
+                && let Some((account, chat)) = state.visible_chat()
+            {
+                state.notifier().dismiss(account, chat);
+            }
+        })
         // When adding a command: also add it to build.rs and capabilities/main.json.
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
@@ -66,6 +83,17 @@ pub fn build<R: Runtime>(
             commands::accounts::select_account,
             commands::settings::has_passcode,
             commands::settings::set_passcode,
+            commands::accounts::connection_state,
+            commands::contacts::list_contacts,
+            commands::contacts::add_contact,
+            commands::chats::list_chats,
+            commands::chats::chat_for_contact,
+            commands::chats::mark_read,
+            commands::chats::set_draft,
+            commands::chats::set_typing,
+            commands::chats::set_visible_chat,
+            commands::messages::list_messages,
+            commands::messages::send_message,
         ])
         .build(context)
 }

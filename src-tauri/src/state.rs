@@ -4,12 +4,15 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use missiva_core::account::Account;
 use missiva_core::accounts::{Accounts, AccountsError, OpenOptions};
 use missiva_core::events::EventBus;
+use missiva_core::ids::{AccountId, ChatId};
 use missiva_core::keystore::KeystoreKind;
 use missiva_core::secret::Passcode;
 
 use crate::error::{ErrorCode, IpcError};
+use crate::notifications::Notifier;
 use crate::options::AppOptions;
 
 /// Shared by every command.
@@ -21,13 +24,27 @@ pub struct AppState {
 struct Inner {
     dir: Result<PathBuf, IpcError>,
     keystore: KeystoreKind,
+    default_relay: Option<String>,
     events: EventBus,
     accounts: Mutex<Option<Accounts>>,
+    visible_chat: Mutex<Option<(AccountId, ChatId)>>,
+    notifier: Arc<Notifier>,
 }
 
 impl AppState {
     /// State for the data folder the options name; nothing is opened yet.
     pub fn new(options: AppOptions) -> Self {
+        let notifier = if options.no_notifications {
+            Notifier::off()
+        } else {
+            Notifier::desktop()
+        };
+        Self::with_notifier(options, notifier)
+    }
+
+    /// State whose notices go to `notifier` (tests pass a recording one).
+    pub fn with_notifier(options: AppOptions, notifier: Notifier) -> Self {
+        let default_relay = options.default_relay();
         let dir = match options.data_dir {
             Some(d) => Ok(d),
             None => Accounts::default_dir().map_err(IpcError::from),
@@ -36,10 +53,35 @@ impl AppState {
             inner: Arc::new(Inner {
                 dir,
                 keystore: options.keystore,
+                default_relay,
                 events: EventBus::default(),
                 accounts: Mutex::new(None),
+                visible_chat: Mutex::new(None),
+                notifier: Arc::new(notifier),
             }),
         }
+    }
+
+    /// The relay the new-account dialog proposes (`--relay` / `MISSIVA_RELAY`).
+    pub fn default_relay(&self) -> Option<&str> {
+        self.inner.default_relay.as_deref()
+    }
+
+    /// The chat on screen, as the UI last said.
+    pub fn visible_chat(&self) -> Option<(AccountId, ChatId)> {
+        self.inner.visible_chat.lock().ok().and_then(|v| *v)
+    }
+
+    /// Records the chat on screen (`None`: no chat, or another view).
+    pub fn set_visible_chat(&self, account: AccountId, chat: Option<ChatId>) {
+        if let Ok(mut v) = self.inner.visible_chat.lock() {
+            *v = chat.map(|c| (account, c));
+        }
+    }
+
+    /// The notifications shown, one per chat.
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.inner.notifier
     }
 
     /// The data folder, for display.
@@ -74,6 +116,11 @@ impl AppState {
             }
         })
         .await
+    }
+
+    /// The open account `id` (a cheap handle), opening the accounts first if needed.
+    pub async fn account(&self, id: AccountId) -> Result<Account, IpcError> {
+        self.with_accounts(move |a| a.account(id)).await
     }
 
     /// Opens the accounts with the passcode the user typed.
@@ -113,7 +160,10 @@ impl Inner {
             passcode,
             events: self.events.clone(),
         };
-        Ok(Accounts::open(&dir, options)?)
+        let mut accounts = Accounts::open(&dir, options)?;
+        // Every account connects to its relay now; accounts created later start on creation.
+        accounts.start_sync()?;
+        Ok(accounts)
     }
 }
 

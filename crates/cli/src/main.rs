@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use missiva_core::account::AccountInfo;
-use missiva_core::accounts::{Accounts, OpenOptions};
+use missiva_core::accounts::{AccountSetup, Accounts, OpenOptions};
 use missiva_core::ids::AccountId;
 use missiva_core::keystore::KeystoreKind;
 use missiva_core::secret::Passcode;
+
+mod messaging;
 
 /// Missiva from the command line: the same data folder and accounts as the app.
 #[derive(Debug, Parser)]
@@ -25,6 +27,9 @@ struct Cli {
     /// The app passcode, if the data folder has one (read from the environment only).
     #[arg(long, env = "MISSIVA_PASSCODE", hide = true, hide_env_values = true)]
     passcode: Option<String>,
+    /// The account to use, by name or id (default: the only one, or the selected one).
+    #[arg(long, global = true, env = "MISSIVA_ACCOUNT", value_name = "NAME|ID")]
+    account: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,18 +42,59 @@ enum Command {
     /// Set or clear the app passcode that wraps every account's key.
     #[command(subcommand)]
     Passcode(PasscodeCommand),
+    /// Add a contact.
+    #[command(subcommand)]
+    Contact(messaging::ContactCommand),
+    /// List the contacts.
+    Contacts {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a message; returns once the relay has it (or says it stays pending).
+    Send(messaging::SendArgs),
+    /// List the chats, the most recent first.
+    Chats {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the messages of the chat with a contact, oldest first.
+    Messages(messaging::MessagesArgs),
+    /// Connect once: send what is pending, receive until the relay is drained, then exit.
+    Sync {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stay connected (every account) and print every event until interrupted.
+    Listen {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum AccountCommand {
-    /// Create an account with its own encrypted database.
+    /// Create an account with its own encrypted database (and, with a relay and a handle,
+    /// register the handle there).
     Create {
         /// The account's display name.
-        #[arg(long)]
-        name: String,
+        #[arg(value_name = "NAME", required_unless_present = "name_flag")]
+        name: Option<String>,
+        /// The account's display name (same as NAME).
+        #[arg(long = "name", value_name = "NAME", conflicts_with = "name")]
+        name_flag: Option<String>,
         /// The relay address (ws:// or wss://).
         #[arg(long)]
         relay: Option<String>,
+        /// The handle to register on the relay.
+        #[arg(long, requires = "relay")]
+        handle: Option<String>,
         /// Print the new account as JSON.
         #[arg(long)]
         json: bool,
@@ -99,7 +145,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    match run(cli) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("missiva-cli: error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("missiva-cli: error: {e:#}");
@@ -108,7 +165,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<()> {
     let dir = match cli.data_dir {
         Some(d) => d,
         None => Accounts::default_dir()?,
@@ -119,8 +176,9 @@ fn run(cli: Cli) -> Result<()> {
         ..OpenOptions::default()
     };
     let mut accounts = Accounts::open(&dir, options)?;
+    let chosen = cli.account.as_deref();
     match cli.command {
-        Command::Account(cmd) => account(&mut accounts, cmd),
+        Command::Account(cmd) => account(&mut accounts, cmd).await,
         Command::Passcode(PasscodeCommand::Set) => {
             let new = read_new_passcode()?;
             accounts.set_passcode(Some(&new))?;
@@ -132,13 +190,49 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("passcode removed");
             Ok(())
         }
+        Command::Contact(cmd) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::contact(&account, cmd).await
+        }
+        Command::Contacts { json } => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::contacts(&account, json).await
+        }
+        Command::Send(args) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::send(&account, args).await
+        }
+        Command::Chats { json } => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::chats(&account, json).await
+        }
+        Command::Messages(args) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::messages(&account, args).await
+        }
+        Command::Sync { timeout, json } => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            messaging::sync(&account, timeout, json).await
+        }
+        Command::Listen { json } => messaging::listen(&mut accounts, json).await,
     }
 }
 
-fn account(accounts: &mut Accounts, cmd: AccountCommand) -> Result<()> {
+async fn account(accounts: &mut Accounts, cmd: AccountCommand) -> Result<()> {
     match cmd {
-        AccountCommand::Create { name, relay, json } => {
-            let info = accounts.create(&name, relay.as_deref())?;
+        AccountCommand::Create {
+            name,
+            name_flag,
+            relay,
+            handle,
+            json,
+        } => {
+            let setup = AccountSetup {
+                name: name.or(name_flag).unwrap_or_default(),
+                relay,
+                handle,
+            };
+            let info = accounts.create(setup).await?;
             print_one(&info, json)
         }
         AccountCommand::List { json } => {
@@ -146,7 +240,7 @@ fn account(accounts: &mut Accounts, cmd: AccountCommand) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                eprintln!("no accounts; create one with: missiva-cli account create --name NAME");
+                eprintln!("no accounts; create one with: missiva-cli account create NAME");
             } else {
                 for info in &list {
                     println!("{}", line(info));
@@ -187,6 +281,9 @@ fn line(info: &AccountInfo) -> String {
         info.id,
         info.name
     );
+    if let Some(handle) = &info.handle {
+        s.push_str(&format!("  @{handle}"));
+    }
     if let Some(relay) = &info.relay {
         s.push_str(&format!("  relay {relay}"));
     }

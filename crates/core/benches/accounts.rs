@@ -35,7 +35,7 @@ fn open_account_database(bencher: Bencher) {
 fn create_account(bencher: Bencher) {
     let dir = tempfile::tempdir().unwrap();
     let mut accounts = Accounts::open(dir.path(), file_opts()).unwrap();
-    bencher.bench_local(|| accounts.create("bench", None).unwrap());
+    bencher.bench_local(|| accounts.create_local("bench", None).unwrap());
 }
 
 /// Opening a passcode-protected data folder: one Argon2id (64 MiB, t=3) derivation.

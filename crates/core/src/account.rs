@@ -1,13 +1,16 @@
-//! One account: an identity with its own encrypted database. A cheap clonable handle.
+//! One account: an identity with its own encrypted database. A cheap clonable handle; the
+//! messaging API (contacts, chats, messages, sync) is implemented on it in those modules.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::events::{EventBus, EventKind};
 use crate::ids::AccountId;
 use crate::keystore::KeystoreKind;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use crate::sync::SyncLink;
 
 /// What the UI and the CLI show about an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -20,6 +23,8 @@ pub struct AccountInfo {
     pub name: String,
     /// The relay this account talks to, if configured.
     pub relay: Option<String>,
+    /// Its handle on the relay (without '@'), if registered.
+    pub handle: Option<String>,
     /// Where its database key is kept.
     #[ts(type = "\"os\" | \"file\"")]
     pub keystore: KeystoreKind,
@@ -27,6 +32,8 @@ pub struct AccountInfo {
     pub created_at: String,
     /// Whether it is the account shown.
     pub selected: bool,
+    /// Unread messages in all its chats (0 for an account whose database is not open yet).
+    pub unread: u32,
 }
 
 /// An open account. Cloning shares the same database connection.
@@ -39,12 +46,26 @@ pub struct Account {
 struct Inner {
     id: AccountId,
     store: Store,
+    events: EventBus,
+    relay: Option<String>,
+    sync: Mutex<Option<SyncLink>>,
 }
 
 impl Account {
-    pub(crate) fn new(id: AccountId, store: Store) -> Self {
+    pub(crate) fn new(
+        id: AccountId,
+        store: Store,
+        events: EventBus,
+        relay: Option<String>,
+    ) -> Self {
         Account {
-            inner: Arc::new(Inner { id, store }),
+            inner: Arc::new(Inner {
+                id,
+                store,
+                events,
+                relay,
+                sync: Mutex::new(None),
+            }),
         }
     }
 
@@ -56,5 +77,45 @@ impl Account {
     /// The account's encrypted database.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The relay this account talks to, if configured.
+    pub fn relay(&self) -> Option<&str> {
+        self.inner.relay.as_deref()
+    }
+
+    /// Emits `kind` about this account.
+    pub(crate) fn emit(&self, kind: EventKind) {
+        self.inner.events.emit(Some(self.inner.id), kind);
+    }
+
+    /// The running sync task's link, if any.
+    pub(crate) fn sync_link(&self) -> Option<SyncLink> {
+        self.inner
+            .sync
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().filter(|l| l.is_alive()).cloned())
+    }
+
+    pub(crate) fn set_sync_link(&self, link: Option<SyncLink>) {
+        if let Ok(mut slot) = self.inner.sync.lock() {
+            *slot = link;
+        }
+    }
+
+    /// Runs `f` on the database on a blocking thread, never on the async runtime.
+    pub(crate) async fn db<T, E>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let account = self.clone();
+        tokio::task::spawn_blocking(move || f(account.store()))
+            .await
+            .map_err(|_| E::from(StoreError::TaskFailed))?
     }
 }

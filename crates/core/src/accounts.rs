@@ -9,16 +9,20 @@ use rand::Rng as _;
 
 use crate::account::{Account, AccountInfo};
 use crate::atomic_file;
+use crate::chats;
 use crate::events::{EventBus, EventKind};
 use crate::ids::AccountId;
 use crate::keystore::{Keystore, KeystoreError, KeystoreKind};
 use crate::passcode::{PasscodeConfig, PasscodeError, Wrapper};
 use crate::secret::{DbKey, Passcode};
 use crate::store::{Store, StoreError};
+use crate::sync::{self, SyncError, SyncTask};
 
 mod config;
+mod setup;
 
 use config::{Config, Entry, ReadError};
+pub use setup::{AccountSetup, PreparedAccount};
 
 /// The file listing the accounts.
 pub const ACCOUNTS_FILE: &str = "accounts.toml";
@@ -102,6 +106,27 @@ pub enum AccountsError {
     /// The passcode layer failed.
     #[error(transparent)]
     Passcode(#[from] PasscodeError),
+    /// The handle is not one the relay accepts.
+    #[error("\"{handle}\" is not a valid handle (3-32 of a-z, 0-9, _ and .)")]
+    InvalidHandle {
+        /// What was given.
+        handle: String,
+    },
+    /// A handle needs a relay to be registered on.
+    #[error("a handle needs a relay: give both")]
+    HandleWithoutRelay,
+    /// Someone else registered this handle on the relay; no account was created.
+    #[error("the handle @{handle} is taken on this relay; choose another (no account was created)")]
+    HandleTaken {
+        /// The handle.
+        handle: String,
+    },
+    /// Registering with the relay failed; no account was created.
+    #[error("could not register with the relay (no account was created): {0}")]
+    Registration(SyncError),
+    /// Sync needs a tokio runtime.
+    #[error("start_sync must be called inside a tokio runtime")]
+    NoRuntime,
 }
 
 /// How to open a data directory.
@@ -124,6 +149,8 @@ pub struct Accounts {
     events: EventBus,
     new_keystore: KeystoreKind,
     wrapper: Option<Wrapper>,
+    runtime: Option<tokio::runtime::Handle>,
+    tasks: BTreeMap<AccountId, SyncTask>,
     _lock: File,
 }
 
@@ -190,6 +217,8 @@ impl Accounts {
             events: options.events,
             new_keystore: options.keystore,
             wrapper,
+            runtime: None,
+            tasks: BTreeMap::new(),
             _lock: lock,
         })
     }
@@ -229,9 +258,15 @@ impl Accounts {
             id: e.id,
             name: e.name.clone(),
             relay: e.relay.clone(),
+            handle: e.handle.clone(),
             keystore: e.keystore,
             created_at: e.created_at.clone(),
             selected: self.config.selected == Some(e.id),
+            unread: self
+                .open
+                .get(&e.id)
+                .and_then(|a| a.store().read(chats::total_unread).ok())
+                .unwrap_or(0),
         }
     }
 
@@ -247,9 +282,39 @@ impl Accounts {
         let entry = self.entry(id)?.clone();
         let key = self.load_key(&entry)?;
         let store = Store::open(&self.database_path(&entry), &key, &entry.name)?;
-        let account = Account::new(id, store);
+        if crate::identity::ensure(&store)? {
+            tracing::info!(account = %id, "identity keys generated for an older account");
+        }
+        let account = Account::new(id, store, self.events.clone(), entry.relay.clone());
         self.open.insert(id, account.clone());
+        self.start_task(&account);
         Ok(account)
+    }
+
+    /// Starts the sync task of every account (each connects to its relay at once, whichever
+    /// is selected) and of every account created from now on. Must be called inside a tokio
+    /// runtime. An account whose database cannot be opened is skipped with a warning.
+    pub fn start_sync(&mut self) -> Result<(), AccountsError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| AccountsError::NoRuntime)?;
+        self.runtime = Some(runtime);
+        let ids: Vec<AccountId> = self.config.accounts.iter().map(|e| e.id).collect();
+        for id in ids {
+            match self.account(id) {
+                Ok(account) => self.start_task(&account),
+                Err(e) => tracing::warn!(account = %id, error = %e, "cannot start sync"),
+            }
+        }
+        Ok(())
+    }
+
+    fn start_task(&mut self, account: &Account) {
+        if let Some(runtime) = &self.runtime
+            && !self.tasks.contains_key(&account.id())
+        {
+            self.tasks
+                .insert(account.id(), sync::spawn(account, runtime));
+        }
     }
 
     fn database_path(&self, entry: &Entry) -> PathBuf {
@@ -299,15 +364,42 @@ impl Accounts {
             .map_err(|source| AccountsError::Io { path, source })
     }
 
-    /// Creates an account with its own key and encrypted database, and selects it if it is
-    /// the first.
-    pub fn create(
+    /// Creates an account with its own key, identity and encrypted database, and selects it
+    /// if it is the first. With a relay and a handle it registers them first (see
+    /// [`AccountSetup::prepare`]); a taken handle is [`AccountsError::HandleTaken`] and leaves
+    /// no account behind. The local half blocks briefly on disk.
+    pub async fn create(&mut self, setup: AccountSetup) -> Result<AccountInfo, AccountsError> {
+        let prepared = setup.prepare().await?;
+        self.create_prepared(prepared)
+    }
+
+    /// Creates an account without the network (no handle): for tests and local-only use.
+    pub fn create_local(
         &mut self,
         name: &str,
         relay: Option<&str>,
     ) -> Result<AccountInfo, AccountsError> {
-        let name = validate_name(name)?;
-        let relay = relay.map(validate_relay).transpose()?;
+        let setup = AccountSetup {
+            name: name.to_owned(),
+            relay: relay.map(str::to_owned),
+            handle: None,
+        };
+        self.create_prepared(setup.prepare_offline()?)
+    }
+
+    /// The local half of [`Accounts::create`]: writes the prepared account's key, database,
+    /// identity and prekeys, then lists it. Blocking (disk and keystore).
+    pub fn create_prepared(
+        &mut self,
+        prepared: PreparedAccount,
+    ) -> Result<AccountInfo, AccountsError> {
+        let PreparedAccount {
+            name,
+            relay,
+            handle,
+            keys,
+            uploaded,
+        } = prepared;
         let id = AccountId(self.config.next_id);
         let folder = new_folder_name();
         let kind = self.new_keystore;
@@ -316,7 +408,8 @@ impl Accounts {
         let entry = Entry {
             id,
             name: name.clone(),
-            relay,
+            relay: relay.clone(),
+            handle: handle.clone(),
             folder: folder.clone(),
             keystore: kind,
             created_at: now_rfc3339(),
@@ -330,6 +423,7 @@ impl Accounts {
                 source,
             })?;
             let store = Store::create(&folder_path.join(DATABASE_FILE), &key, &name)?;
+            store.write(|tx| keys.insert(tx, handle.as_deref(), uploaded))?;
             let mut config = self.config.clone();
             config.next_id = id.0.saturating_add(1);
             config.accounts.push(entry);
@@ -349,7 +443,9 @@ impl Accounts {
         };
         let selected_changed = config.selected == Some(id);
         self.config = config;
-        self.open.insert(id, Account::new(id, store));
+        let account = Account::new(id, store, self.events.clone(), relay);
+        self.open.insert(id, account.clone());
+        self.start_task(&account);
         tracing::info!(account = %id, "account created");
         self.events.emit(Some(id), EventKind::AccountCreated);
         if selected_changed {
@@ -399,6 +495,7 @@ impl Accounts {
         self.save_config(&config)?;
         let selected_changed = config.selected != self.config.selected;
         self.config = config;
+        self.tasks.remove(&id);
         self.open.remove(&id);
         let folder = self.dir.join(&entry.folder);
         if let Err(e) = std::fs::remove_dir_all(&folder) {

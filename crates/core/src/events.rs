@@ -5,7 +5,8 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, ChatId, ContactId, MessageId};
+use crate::sync::ConnectionState;
 
 /// How many events a slow subscriber may fall behind before it is told it lost some.
 pub const EVENT_CAPACITY: usize = 1024;
@@ -39,6 +40,45 @@ pub enum EventKind {
         /// How many were dropped.
         #[ts(type = "number")]
         count: u64,
+    },
+    /// Contacts were added or changed.
+    ContactsChanged,
+    /// The chat list changed (a chat was added, its last message, unread count or draft).
+    ChatsChanged,
+    /// Messages of `chat` were added or changed state.
+    MessagesChanged {
+        /// The chat.
+        chat: ChatId,
+    },
+    /// A message arrived (for notifications); `messagesChanged` follows for the list.
+    IncomingMessage {
+        /// Its chat.
+        chat: ChatId,
+        /// The message.
+        #[ts(type = "string")]
+        message: MessageId,
+    },
+    /// The account's connection to its relay changed.
+    ConnectionChanged {
+        /// The new state.
+        state: ConnectionState,
+    },
+    /// The other person in `chat` started or stopped typing.
+    Typing {
+        /// The chat.
+        chat: ChatId,
+        /// Whether they are typing.
+        typing: bool,
+    },
+    /// A contact's identity key changed: their safety number is different.
+    IdentityChanged {
+        /// The contact.
+        contact: ContactId,
+    },
+    /// Emitted by the desktop shell, never by core: the user clicked a notification of `chat`.
+    OpenChat {
+        /// The chat to show.
+        chat: ChatId,
     },
 }
 

@@ -53,6 +53,9 @@ pub enum StoreError {
     /// A thread panicked while holding the connection.
     #[error("the database connection is unusable after an internal failure")]
     Poisoned,
+    /// The background task running a database call did not finish.
+    #[error("a background database task failed")]
+    TaskFailed,
 }
 
 /// The numbered migrations, oldest first. Never edit one that has shipped: add the next.
@@ -60,6 +63,8 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("store/migrations/001_initial.sql")),
         M::up(include_str!("store/migrations/002_search_attachments.sql")),
+        M::up(include_str!("store/migrations/003_messaging.sql")),
+        M::up(include_str!("store/migrations/004_handle_claims.sql")),
     ])
 }
 
@@ -187,6 +192,27 @@ impl Store {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Like [`Store::write`] for a closure with its own error type.
+    pub fn write_with<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Like [`Store::read`] for a closure with its own error type.
+    pub fn read_with<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let conn = self.lock()?;
+        f(&conn)
     }
 
     /// Runs a read-only `f` on the connection.

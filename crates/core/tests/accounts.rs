@@ -69,8 +69,8 @@ fn key_files(data: &Path) -> usize {
 fn two_accounts_never_see_each_others_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let a = accounts.create("Anna", None).unwrap().id;
-    let b = accounts.create("Bruno", None).unwrap().id;
+    let a = accounts.create_local("Anna", None).unwrap().id;
+    let b = accounts.create_local("Bruno", None).unwrap().id;
     let anna = accounts.account(a).unwrap();
     let bruno = accounts.account(b).unwrap();
     anna.store()
@@ -109,7 +109,7 @@ fn two_accounts_never_see_each_others_rows() {
 fn database_file_is_encrypted_at_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let id = accounts.create("Work", None).unwrap().id;
+    let id = accounts.create_local("Work", None).unwrap().id;
     accounts
         .account(id)
         .unwrap()
@@ -127,7 +127,7 @@ fn database_file_is_encrypted_at_rest() {
 fn wrong_key_fails_with_a_clear_error_and_leaves_the_file_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let id = accounts.create("Work", None).unwrap().id;
+    let id = accounts.create_local("Work", None).unwrap().id;
     drop(accounts);
     let db = database_of(tmp.path(), id);
     let before = std::fs::read(&db).unwrap();
@@ -153,7 +153,7 @@ fn wrong_key_fails_with_a_clear_error_and_leaves_the_file_unchanged() {
 fn missing_key_names_the_account_and_leaves_the_file_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let id = accounts.create("Home", None).unwrap().id;
+    let id = accounts.create_local("Home", None).unwrap().id;
     drop(accounts);
     let db = database_of(tmp.path(), id);
     let before = std::fs::read(&db).unwrap();
@@ -186,8 +186,8 @@ fn a_second_accounts_on_the_same_dir_is_already_running() {
 fn accounts_toml_survives_a_crash_mid_write() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    accounts.create("Work", None).unwrap();
-    accounts.create("Home", None).unwrap();
+    accounts.create_local("Work", None).unwrap();
+    accounts.create_local("Home", None).unwrap();
     let before = accounts.list();
     drop(accounts);
     let path = tmp.path().join(ACCOUNTS_FILE);
@@ -200,7 +200,7 @@ fn accounts_toml_survives_a_crash_mid_write() {
     let mut accounts = open(tmp.path());
     assert_eq!(accounts.list(), before);
     assert!(!tmp_file.exists(), "the stale temp file is cleaned up");
-    accounts.create("Third", None).unwrap();
+    accounts.create_local("Third", None).unwrap();
     drop(accounts);
     assert_eq!(open(tmp.path()).list().len(), 3);
 }
@@ -227,12 +227,12 @@ fn create_rename_select_remove_and_their_events() {
     let mut accounts = open(tmp.path());
     let mut events = accounts.events().subscribe();
     let work = accounts
-        .create("  Work ", Some("wss://relay.example.org"))
+        .create_local("  Work ", Some("wss://relay.example.org"))
         .unwrap();
     assert_eq!(work.name, "Work");
     assert!(work.selected, "the first account is selected");
     assert_eq!(work.keystore, KeystoreKind::File);
-    let home = accounts.create("Home", None).unwrap();
+    let home = accounts.create_local("Home", None).unwrap();
     assert!(!home.selected);
     accounts.rename(home.id, "Family").unwrap();
     accounts.select(home.id).unwrap();
@@ -260,7 +260,7 @@ fn create_rename_select_remove_and_their_events() {
     // Ids are never reused, and everything survives a restart.
     drop(accounts);
     let mut accounts = open(tmp.path());
-    let again = accounts.create("Again", None).unwrap();
+    let again = accounts.create_local("Again", None).unwrap();
     assert!(again.id > home.id);
     assert_eq!(accounts.list().len(), 2);
     assert_eq!(accounts.selected(), Some(work.id));
@@ -283,25 +283,25 @@ fn invalid_names_and_relays_are_refused() {
     let mut accounts = open(tmp.path());
     for bad in ["", "   ", "a\u{7}b", &"x".repeat(65)] {
         assert!(matches!(
-            accounts.create(bad, None),
+            accounts.create_local(bad, None),
             Err(AccountsError::InvalidName { .. })
         ));
     }
     for bad in ["http://relay", "relay.example.org", "wss://", "ws://a b"] {
         assert!(matches!(
-            accounts.create("ok", Some(bad)),
+            accounts.create_local("ok", Some(bad)),
             Err(AccountsError::InvalidRelay { .. })
         ));
     }
     assert!(accounts.list().is_empty());
-    assert!(accounts.create(&"é".repeat(64), None).is_ok());
+    assert!(accounts.create_local(&"é".repeat(64), None).is_ok());
 }
 
 #[test]
 fn passcode_wraps_the_keys() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let id = accounts.create("Work", None).unwrap().id;
+    let id = accounts.create_local("Work", None).unwrap().id;
     let db = database_of(tmp.path(), id);
     let raw_before = std::fs::read(key_file(&db)).unwrap();
     accounts
@@ -334,7 +334,7 @@ fn passcode_wraps_the_keys() {
     };
     let mut accounts = Accounts::open(tmp.path(), right).unwrap();
     accounts.account(id).unwrap();
-    let second = accounts.create("Home", None).unwrap().id;
+    let second = accounts.create_local("Home", None).unwrap().id;
     accounts.set_passcode(None).unwrap();
     drop(accounts);
     assert_eq!(std::fs::read(key_file(&db)).unwrap(), raw_before);
@@ -348,8 +348,8 @@ fn passcode_wraps_the_keys() {
 fn a_passcode_change_that_fails_midway_leaves_the_old_passcode_working() {
     let tmp = tempfile::tempdir().unwrap();
     let mut accounts = open(tmp.path());
-    let a = accounts.create("Work", None).unwrap().id;
-    let b = accounts.create("Home", None).unwrap().id;
+    let a = accounts.create_local("Work", None).unwrap().id;
+    let b = accounts.create_local("Home", None).unwrap().id;
     accounts
         .set_passcode(Some(&Passcode::new("old-one")))
         .unwrap();
@@ -382,4 +382,37 @@ fn a_passcode_change_that_fails_midway_leaves_the_old_passcode_working() {
     let mut accounts = Accounts::open(tmp.path(), old).unwrap();
     accounts.account(a).unwrap();
     accounts.account(b).unwrap();
+}
+
+#[test]
+fn an_account_from_before_messaging_gets_identity_keys_when_opened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = open(tmp.path()).create_local("Old", None).unwrap().id;
+    // Make it look like an account created by the previous version: no keys.
+    {
+        let mut accounts = open(tmp.path());
+        let account = accounts.account(id).unwrap();
+        account
+            .store()
+            .write(|tx| {
+                tx.execute_batch(
+                    "DELETE FROM identity; DELETE FROM signed_prekeys; DELETE FROM one_time_prekeys;",
+                )
+            })
+            .unwrap();
+    }
+    let mut accounts = open(tmp.path());
+    let account = accounts.account(id).unwrap();
+    let (identities, signed, one_time): (i64, i64, i64) = account
+        .store()
+        .read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM identity), (SELECT count(*) FROM signed_prekeys),
+                        (SELECT count(*) FROM one_time_prekeys WHERE uploaded = 0)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!((identities, signed, one_time), (1, 1, 100));
 }

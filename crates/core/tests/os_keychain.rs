@@ -20,7 +20,7 @@ fn accounts_keep_their_keys_in_the_os_keychain() {
         ..OpenOptions::default()
     };
     let mut accounts = Accounts::open(tmp.path(), opts()).unwrap();
-    let info = accounts.create("Keychain", None).unwrap();
+    let info = accounts.create_local("Keychain", None).unwrap();
     assert_eq!(info.keystore, KeystoreKind::Os);
     assert!(
         !tmp.path().join("keys").exists(),

@@ -1,7 +1,9 @@
 //! Account commands: list, unlock, create, rename, remove, select.
 
 use missiva_core::account::AccountInfo;
+use missiva_core::accounts::AccountSetup;
 use missiva_core::ids::AccountId;
+use missiva_core::sync::ConnectionState;
 use tauri::State;
 
 use crate::error::IpcError;
@@ -19,17 +21,36 @@ pub async fn unlock(state: State<'_, AppState>, passcode: String) -> Result<(), 
     state.unlock(passcode).await
 }
 
-/// Creates an account; the first one becomes selected.
+/// Creates an account; the first one becomes selected. With a relay and a handle, the handle
+/// is registered there first (a taken one is `handle_taken` and creates nothing).
 #[tauri::command]
 pub async fn create_account(
     state: State<'_, AppState>,
     name: String,
     relay: Option<String>,
+    handle: Option<String>,
 ) -> Result<AccountInfo, IpcError> {
-    let relay = relay.filter(|r| !r.trim().is_empty());
+    let blank_is_none = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let setup = AccountSetup {
+        name,
+        relay: blank_is_none(relay),
+        handle: blank_is_none(handle),
+    };
+    // Open (or fail to open: locked, busy) before registering anything on the relay.
+    state.with_accounts(|_| Ok(())).await?;
+    let prepared = setup.prepare().await?;
     state
-        .with_accounts(move |a| a.create(&name, relay.as_deref()))
+        .with_accounts(move |a| a.create_prepared(prepared))
         .await
+}
+
+/// Whether the account is connected to its relay.
+#[tauri::command]
+pub async fn connection_state(
+    state: State<'_, AppState>,
+    account: AccountId,
+) -> Result<ConnectionState, IpcError> {
+    Ok(state.account(account).await?.connection_state())
 }
 
 /// Renames an account.

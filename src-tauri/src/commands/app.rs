@@ -20,9 +20,11 @@ pub struct AppInfo {
     /// The keystore new accounts use.
     #[ts(type = "\"os\" | \"file\"")]
     pub keystore: String,
+    /// The relay new accounts are offered (`--relay` / `MISSIVA_RELAY`), if any.
+    pub default_relay: Option<String>,
 }
 
-/// The version, data folder and keystore.
+/// The version, data folder, keystore and default relay.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     AppInfo {
@@ -32,10 +34,12 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
         keystore: state.keystore().to_string(),
+        default_relay: state.default_relay().map(str::to_owned),
     }
 }
 
-/// Forwards every core event to the UI over `on_event` until the webview goes away.
+/// Forwards every event (the core's, and the shell's `openChat` on a notification click) to
+/// the UI over `on_event` until the webview goes away.
 #[tauri::command]
 pub fn subscribe_events(state: State<'_, AppState>, on_event: Channel<Event>) {
     let mut rx = state.events().subscribe();

@@ -2,4 +2,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod chats;
+pub mod contacts;
+pub mod messages;
 pub mod settings;

@@ -53,6 +53,9 @@ pub(crate) struct Entry {
     pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) relay: Option<String>,
+    /// The handle registered on the relay, without '@'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) handle: Option<String>,
     /// The account's folder under the data directory; also the base of its keystore entry name.
     pub(crate) folder: String,
     pub(crate) keystore: KeystoreKind,

@@ -41,7 +41,7 @@ fn migrations_apply_to_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::random();
     let store = Store::create(&dir.path().join("db"), &key, "a").unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 4);
     insert_message(&store, "ciao mondo");
     assert_eq!(search(&store, "mondo"), 1);
 }
@@ -56,7 +56,7 @@ fn migrations_upgrade_a_database_made_by_the_previous_schema() {
     insert_message(&old, "written before search existed");
     drop(old);
 
-    let store = Store::open(&path, &key, "a").unwrap();
+    let store = Store::open_to(&path, &key, "a", Some(2)).unwrap();
     assert_eq!(store.schema_version().unwrap(), 2);
     // Rows from schema 1 survive and become searchable; the new tables work.
     assert_eq!(search(&store, "existed"), 1);
@@ -129,4 +129,97 @@ fn missing_file_is_an_error_not_a_new_database() {
     let err = Store::open(&path, &DbKey::random(), "Home").unwrap_err();
     assert!(matches!(err, StoreError::Missing { .. }));
     assert!(!path.exists());
+}
+
+#[test]
+fn schema_3_upgrades_a_schema_2_database_with_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = DbKey::random();
+    let old = Store::create_to(&path, &key, "a", Some(2)).unwrap();
+    old.write(|tx| {
+        tx.execute(
+            "INSERT INTO contacts (handle, identity_key, created_at) VALUES ('bea', x'01', 5)",
+            [],
+        )?;
+        tx.execute(
+            "INSERT INTO chats (kind, title, contact_id, created_at, last_activity_at)
+             VALUES ('direct', 'bea', 1, 5, 5)",
+            [],
+        )?;
+        tx.execute(
+            "INSERT INTO messages (uid, chat_id, sender_id, body, sent_at, received_at, state)
+             VALUES (randomblob(16), 1, 1, 'from schema two', 5, 5, 'received')",
+            [],
+        )
+        .map(|_| ())
+    })
+    .unwrap();
+    drop(old);
+
+    let store = Store::open_to(&path, &key, "a", Some(3)).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let (changed, previous, error): (i64, Vec<u8>, String) = store
+        .read(|c| {
+            c.query_row(
+                "SELECT k.identity_changed, k.previous_identity, m.error
+                 FROM contacts k JOIN messages m ON m.sender_id = k.id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!((changed, previous, error), (0, Vec::new(), String::new()));
+    assert_eq!(search(&store, "schema"), 1);
+    // The new tables exist and a second direct chat with the same contact is refused.
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO outbox (envelope_id, contact_id, recipient, payload, created_at)
+                 VALUES (randomblob(16), 1, x'01', x'', 6)",
+                [],
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+    let duplicate = store.write(|tx| {
+        tx.execute(
+            "INSERT INTO chats (kind, title, contact_id, created_at, last_activity_at)
+             VALUES ('direct', 'bea again', 1, 6, 6)",
+            [],
+        )
+    });
+    assert!(duplicate.is_err());
+}
+
+#[test]
+fn schema_4_upgrades_a_schema_3_database_with_a_sender_known_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = DbKey::random();
+    let old = Store::create_to(&path, &key, "a", Some(3)).unwrap();
+    old.write(|tx| {
+        tx.execute(
+            "INSERT INTO contacts (handle, display_name, identity_key, created_at)
+             VALUES ('#0102030405060708', '#0102030405060708', x'01', 5)",
+            [],
+        )
+        .map(|_| ())
+    })
+    .unwrap();
+    drop(old);
+
+    let store = Store::open(&path, &key, "a").unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    let (handle, claimed): (String, String) = store
+        .read(|c| {
+            c.query_row("SELECT handle, claimed_handle FROM contacts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        (handle.as_str(), claimed.as_str()),
+        ("#0102030405060708", "")
+    );
 }

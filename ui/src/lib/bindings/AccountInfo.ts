@@ -18,6 +18,10 @@ name: string,
  */
 relay: string | null, 
 /**
+ * Its handle on the relay (without '@'), if registered.
+ */
+handle: string | null, 
+/**
  * Where its database key is kept.
  */
 keystore: "os" | "file", 
@@ -28,4 +32,8 @@ createdAt: string,
 /**
  * Whether it is the account shown.
  */
-selected: boolean, };
+selected: boolean, 
+/**
+ * Unread messages in all its chats (0 for an account whose database is not open yet).
+ */
+unread: number, };

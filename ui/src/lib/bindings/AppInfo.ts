@@ -15,4 +15,8 @@ dataDir: string,
 /**
  * The keystore new accounts use.
  */
-keystore: "os" | "file", };
+keystore: "os" | "file", 
+/**
+ * The relay new accounts are offered (`--relay` / `MISSIVA_RELAY`), if any.
+ */
+defaultRelay: string | null, };

@@ -1,0 +1,348 @@
+//! Messages: sending (the message, pending, and its outbox row in one transaction), the
+//! conversation's pages, and the states receipts move them through.
+
+use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::account::Account;
+use crate::chats::{self, ChatError};
+use crate::clock;
+use crate::events::EventKind;
+use crate::ids::{ChatId, ContactId, MessageId};
+use crate::store::StoreError;
+use crate::sync::outbox;
+
+/// The longest message text, in bytes (well below the relay's frame limit).
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The most messages one page may hold.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Where a message is: outgoing ones go pending, sent, delivered, read (or failed); incoming
+/// ones are received, then read here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum MessageState {
+    /// Waiting for the relay.
+    Pending,
+    /// The relay has it.
+    Sent,
+    /// The recipient's device has it.
+    Delivered,
+    /// The recipient read it (outgoing) or this account read it (incoming).
+    Read,
+    /// It could not be sent.
+    Failed,
+    /// An incoming message not read yet.
+    Received,
+}
+
+impl MessageState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Sent => "sent",
+            MessageState::Delivered => "delivered",
+            MessageState::Read => "read",
+            MessageState::Failed => "failed",
+            MessageState::Received => "received",
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        match s {
+            "sent" => MessageState::Sent,
+            "delivered" => MessageState::Delivered,
+            "read" => MessageState::Read,
+            "failed" => MessageState::Failed,
+            "received" => MessageState::Received,
+            _ => MessageState::Pending,
+        }
+    }
+}
+
+/// A message as the conversation shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MessageView {
+    /// 32 hex characters.
+    #[ts(type = "string")]
+    pub id: MessageId,
+    /// Its chat.
+    pub chat: ChatId,
+    /// The sender's handle; null for messages from this account and system lines.
+    pub sender: Option<String>,
+    /// Sent by this account.
+    pub outgoing: bool,
+    /// A text, or a line written by Missiva itself (such as a safety-number warning).
+    #[ts(type = "\"text\" | \"system\"")]
+    pub kind: String,
+    /// The text.
+    pub text: String,
+    /// When the author sent it, by their clock (RFC 3339, UTC).
+    pub sent_at: String,
+    /// When it was stored here (RFC 3339, UTC).
+    pub received_at: String,
+    /// Where it is.
+    pub state: MessageState,
+    /// It came from an imported chat history.
+    pub imported: bool,
+}
+
+/// The last message of a chat, for the chat list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MessagePreview {
+    /// The text.
+    pub text: String,
+    /// When it was sent (RFC 3339, UTC).
+    pub sent_at: String,
+    /// Sent by this account.
+    pub outgoing: bool,
+    /// Where it is.
+    pub state: MessageState,
+}
+
+/// Errors of messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// Nothing to send.
+    #[error("the message is empty")]
+    Empty,
+    /// Too long to send.
+    #[error("the message is longer than {MAX_TEXT_BYTES} bytes")]
+    TooLong,
+    /// The chat.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// No message with this id in the chat (as a page cursor).
+    #[error("there is no message {id} in this chat")]
+    NotFound {
+        /// The id.
+        id: MessageId,
+    },
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for MessageError {
+    fn from(e: rusqlite::Error) -> Self {
+        MessageError::Store(e.into())
+    }
+}
+
+const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle, m.sender_id IS NULL AND m.kind != 'system',
+     m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported";
+
+fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
+    let uid: Vec<u8> = r.get(0)?;
+    Ok(MessageView {
+        id: MessageId::from_slice(&uid).unwrap_or(MessageId([0; 16])),
+        chat: ChatId(r.get(1)?),
+        sender: r.get(2)?,
+        outgoing: r.get(3)?,
+        kind: r.get(4)?,
+        text: r.get(5)?,
+        sent_at: clock::rfc3339(r.get(6)?),
+        received_at: clock::rfc3339(r.get(7)?),
+        state: MessageState::from_db(&r.get::<_, String>(8)?),
+        imported: r.get(9)?,
+    })
+}
+
+/// Stores an incoming text; false if a message with this id is already here.
+pub(crate) fn insert_incoming(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    contact: ContactId,
+    uid: MessageId,
+    text: &str,
+    sent_at_ms: i64,
+) -> rusqlite::Result<bool> {
+    let now = clock::now_ms();
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO messages
+           (uid, chat_id, sender_id, kind, body, sent_at, received_at, state)
+         VALUES (?1, ?2, ?3, 'text', ?4, ?5, ?6, 'received')",
+        params![uid.0.as_slice(), chat.0, contact.0, text, sent_at_ms, now],
+    )?;
+    if n > 0 {
+        chats::touch(tx, chat, now)?;
+    }
+    Ok(n > 0)
+}
+
+/// Writes a line from Missiva itself into `chat`.
+pub(crate) fn insert_system(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    text: &str,
+) -> rusqlite::Result<()> {
+    let now = clock::now_ms();
+    tx.execute(
+        "INSERT INTO messages (uid, chat_id, sender_id, kind, body, sent_at, received_at, state)
+         VALUES (?1, ?2, NULL, 'system', ?3, ?4, ?4, 'received')",
+        params![MessageId::random().0.as_slice(), chat.0, text, now],
+    )?;
+    chats::touch(tx, chat, now)
+}
+
+/// Applies a receipt from `contact` to our messages (states only move forward); returns the
+/// chats that changed.
+pub(crate) fn apply_receipt(
+    tx: &Transaction<'_>,
+    contact: ContactId,
+    read: bool,
+    ids: &[MessageId],
+) -> rusqlite::Result<Vec<ChatId>> {
+    let sql = if read {
+        "UPDATE messages SET state = 'read'
+         WHERE uid = ?1 AND sender_id IS NULL AND kind = 'text'
+           AND state IN ('pending', 'sent', 'delivered')
+           AND chat_id IN (SELECT id FROM chats WHERE contact_id = ?2)
+         RETURNING chat_id"
+    } else {
+        "UPDATE messages SET state = 'delivered'
+         WHERE uid = ?1 AND sender_id IS NULL AND kind = 'text' AND state IN ('pending', 'sent')
+           AND chat_id IN (SELECT id FROM chats WHERE contact_id = ?2)
+         RETURNING chat_id"
+    };
+    let mut stmt = tx.prepare_cached(sql)?;
+    let mut chats = Vec::new();
+    for id in ids {
+        let changed: Option<i64> = stmt
+            .query_row(params![id.0.as_slice(), contact.0], |r| r.get(0))
+            .optional()?;
+        if let Some(chat) = changed.map(ChatId)
+            && !chats.contains(&chat)
+        {
+            chats.push(chat);
+        }
+    }
+    Ok(chats)
+}
+
+/// The newest message of `chat`.
+pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Option<MessagePreview>> {
+    conn.query_row(
+        &format!(
+            "SELECT {VIEW_COLUMNS} FROM messages m LEFT JOIN contacts k ON k.id = m.sender_id
+             WHERE m.chat_id = ?1 ORDER BY m.id DESC LIMIT 1"
+        ),
+        [chat.0],
+        view,
+    )
+    .optional()
+    .map(|v| {
+        v.map(|v| MessagePreview {
+            text: v.text,
+            sent_at: v.sent_at,
+            outgoing: v.outgoing,
+            state: v.state,
+        })
+    })
+}
+
+fn one(conn: &Connection, id: MessageId) -> rusqlite::Result<Option<MessageView>> {
+    conn.query_row(
+        &format!(
+            "SELECT {VIEW_COLUMNS} FROM messages m LEFT JOIN contacts k ON k.id = m.sender_id
+             WHERE m.uid = ?1"
+        ),
+        [id.0.as_slice()],
+        view,
+    )
+    .optional()
+}
+
+impl Account {
+    /// Sends `text` to `chat`: stores it as pending with its outbox row in one transaction and
+    /// returns; the sync task encrypts and delivers it.
+    pub async fn send(&self, chat: ChatId, text: &str) -> Result<MessageView, MessageError> {
+        if text.trim().is_empty() {
+            return Err(MessageError::Empty);
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(MessageError::TooLong);
+        }
+        let text = text.to_owned();
+        let view = self
+            .db(move |s| {
+                s.write_with::<_, MessageError>(|tx| {
+                    let contact = chats::contact_of(tx, chat)?;
+                    let id = MessageId::random();
+                    let now = clock::now_ms();
+                    tx.execute(
+                        "INSERT INTO messages
+                           (uid, chat_id, sender_id, kind, body, sent_at, received_at, state)
+                         VALUES (?1, ?2, NULL, 'text', ?3, ?4, ?4, 'pending')",
+                        params![id.0.as_slice(), chat.0, text, now],
+                    )?;
+                    outbox::enqueue(tx, contact, Some(id), &outbox::text_payload(id, now, &text))?;
+                    tx.execute("UPDATE chats SET draft = '' WHERE id = ?1", [chat.0])?;
+                    chats::touch(tx, chat, now)?;
+                    one(tx, id)?.ok_or(MessageError::NotFound { id })
+                })
+            })
+            .await?;
+        self.kick();
+        self.emit(EventKind::MessagesChanged { chat });
+        self.emit(EventKind::ChatsChanged);
+        Ok(view)
+    }
+
+    /// Up to `limit` messages of `chat` before the message `before` (the newest when `None`),
+    /// oldest first.
+    pub async fn messages(
+        &self,
+        chat: ChatId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, MessageError> {
+        let limit = limit.min(MAX_PAGE);
+        self.db(move |s| {
+            s.read_with::<_, MessageError>(|c| {
+                chats::contact_of(c, chat)?;
+                let cursor = match before {
+                    None => i64::MAX,
+                    Some(id) => c
+                        .query_row(
+                            "SELECT id FROM messages WHERE uid = ?1 AND chat_id = ?2",
+                            params![id.0.as_slice(), chat.0],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .ok_or(MessageError::NotFound { id })?,
+                };
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {VIEW_COLUMNS} FROM messages m
+                     LEFT JOIN contacts k ON k.id = m.sender_id
+                     WHERE m.chat_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+                ))?;
+                let mut page = stmt
+                    .query_map(params![chat.0, cursor, limit], view)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                page.reverse();
+                Ok(page)
+            })
+        })
+        .await
+    }
+
+    /// One message.
+    pub async fn message(&self, id: MessageId) -> Result<MessageView, MessageError> {
+        self.db(move |s| {
+            s.read_with::<_, MessageError>(|c| one(c, id)?.ok_or(MessageError::NotFound { id }))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,377 @@
+//! The send side: rows of the outbox are encrypted one at a time (ratchet step and ciphertext
+//! committed together), sent with the same envelope id until the relay says `Ok`, then removed.
+
+use missiva_proto::Message as _;
+use missiva_proto::payload::{self, Payload, payload::Body};
+use missiva_proto::relay;
+use rusqlite::{OptionalExtension as _, Transaction, params};
+
+use super::SyncError;
+use crate::clock;
+use crate::identity;
+use crate::ids::{ChatId, ContactId, MessageId};
+use crate::sessions::{self, StoredSession};
+use crate::store::Store;
+
+/// The payload protocol version.
+const PAYLOAD_VERSION: u32 = 1;
+
+/// What to do next with the outbox.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Nothing to send.
+    Empty,
+    /// The first row could not be encrypted and was failed; its message is in `chat`.
+    Failed { chat: Option<ChatId> },
+    /// The first row's contact has no session: fetch their bundle first.
+    NeedsSession {
+        contact: ContactId,
+        identity: Vec<u8>,
+    },
+    /// Send this, now and on every retry.
+    Ready {
+        row: i64,
+        recipient: Vec<u8>,
+        envelope_id: Vec<u8>,
+        content: Vec<u8>,
+    },
+}
+
+/// A text message's payload.
+pub(crate) fn text_payload(id: MessageId, sent_at_ms: i64, text: &str) -> Payload {
+    Payload {
+        version: PAYLOAD_VERSION,
+        message_id: id.0.to_vec(),
+        sent_at_ms,
+        sender_handle: String::new(),
+        body: Some(Body::Text(payload::Text {
+            body: text.to_owned(),
+        })),
+    }
+}
+
+/// A receipt's payload.
+pub(crate) fn receipt_payload(kind: payload::ReceiptKind, ids: &[MessageId]) -> Payload {
+    Payload {
+        version: PAYLOAD_VERSION,
+        message_id: MessageId::random().0.to_vec(),
+        sent_at_ms: clock::now_ms(),
+        sender_handle: String::new(),
+        body: Some(Body::Receipt(payload::Receipt {
+            kind: kind as i32,
+            message_ids: ids.iter().map(|id| id.0.to_vec()).collect(),
+        })),
+    }
+}
+
+/// Queues `payload` for `contact`; `message` is the stored message it carries, if any.
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    contact: ContactId,
+    message: Option<MessageId>,
+    payload: &Payload,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (envelope_id, contact_id, recipient, message_uid, payload, created_at)
+         VALUES (?1, ?2, (SELECT coalesce(identity_key, x'') FROM contacts WHERE id = ?2), ?3,
+                 ?4, ?5)",
+        params![
+            MessageId::random().0.as_slice(),
+            contact.0,
+            message.map(|m| m.0.to_vec()),
+            payload.encode_to_vec(),
+            clock::now_ms()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Encrypts `payload` with `session` as a `Sealed`, attaching our initial message while the
+/// peer has not replied, and with it our handle, so that a recipient who never added us can
+/// name us (once their relay confirms it is ours). `our_handle`: this account's handle, if any.
+fn seal(
+    session: &mut StoredSession,
+    payload: &[u8],
+    our_handle: Option<&str>,
+) -> Result<Vec<u8>, SyncError> {
+    let plaintext = match (&session.initial, our_handle) {
+        (Some(_), Some(handle)) => with_sender_handle(payload, handle),
+        _ => zeroize::Zeroizing::new(payload.to_vec()),
+    };
+    let ratchet_message = session
+        .session
+        .encrypt(&plaintext)
+        .map_err(|e| SyncError::Relay {
+            code: "ENCRYPT".to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(payload::Sealed {
+        version: PAYLOAD_VERSION,
+        x3dh_initial: session.initial.clone().unwrap_or_default(),
+        ratchet_message,
+    }
+    .encode_to_vec())
+}
+
+/// `payload` (an encoded `Payload`) with `sender_handle` set to `handle`. Protobuf merges
+/// concatenated messages, a later field replacing an earlier one, so appending the one field
+/// sets it without decoding (and copying out) the text.
+fn with_sender_handle(payload: &[u8], handle: &str) -> zeroize::Zeroizing<Vec<u8>> {
+    let field = Payload {
+        sender_handle: handle.to_owned(),
+        ..Payload::default()
+    }
+    .encode_to_vec();
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(payload.len() + field.len()));
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&field);
+    out
+}
+
+/// The first row, encrypted if it was not yet (one transaction with the ratchet step).
+pub(crate) fn next(store: &Store) -> Result<Next, SyncError> {
+    store.write_with(|tx| {
+        let row = tx
+            .query_row(
+                "SELECT o.id, o.envelope_id, o.contact_id, o.recipient, o.payload, o.content,
+                        coalesce(c.identity_key, x'')
+                 FROM outbox o JOIN contacts c ON c.id = o.contact_id
+                 ORDER BY o.id LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        ContactId(r.get(2)?),
+                        r.get::<_, Vec<u8>>(3)?,
+                        zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(4)?),
+                        r.get::<_, Option<Vec<u8>>>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((row, envelope_id, contact, recipient, payload, content, identity)) = row else {
+            return Ok(Next::Empty);
+        };
+        if let Some(content) = content {
+            return Ok(Next::Ready {
+                row,
+                recipient,
+                envelope_id,
+                content,
+            });
+        }
+        if identity.is_empty() {
+            let chat = fail_row_tx(tx, row, "the contact has no identity key")?;
+            return Ok(Next::Failed { chat });
+        }
+        let Some(mut session) = sessions::active(tx, contact)? else {
+            return Ok(Next::NeedsSession { contact, identity });
+        };
+        let our_handle = identity::handle(tx)?;
+        match seal(&mut session, &payload, our_handle.as_deref()) {
+            Ok(content) => {
+                sessions::save(tx, session.id, &session.session)?;
+                tx.execute(
+                    "UPDATE outbox SET content = ?2, payload = x'', recipient = ?3 WHERE id = ?1",
+                    params![row, content, identity],
+                )?;
+                Ok(Next::Ready {
+                    row,
+                    recipient: identity,
+                    envelope_id,
+                    content,
+                })
+            }
+            Err(e) => {
+                let chat = fail_row_tx(tx, row, &e.to_string())?;
+                Ok(Next::Failed { chat })
+            }
+        }
+    })
+}
+
+/// Starts a session with `contact` from the bundle the relay returned.
+pub(crate) fn start_session(
+    store: &Store,
+    contact: ContactId,
+    bundle: &relay::Bundle,
+) -> Result<(), SyncError> {
+    store.write_with(|tx| {
+        let expected: Vec<u8> = tx.query_row(
+            "SELECT coalesce(identity_key, x'') FROM contacts WHERE id = ?1",
+            [contact.0],
+            |r| r.get(0),
+        )?;
+        let ours = identity::load(tx)?;
+        sessions::initiate(tx, &ours, contact, &expected, bundle).map_err(|e| match e {
+            sessions::SetupError::Sqlite(e) => SyncError::from(e),
+            other => SyncError::Relay {
+                code: "BAD_BUNDLE".to_owned(),
+                message: other.to_string(),
+            },
+        })
+    })
+}
+
+/// The relay stored row `row`: remove it and mark its message sent.
+pub(crate) fn sent(store: &Store, row: i64) -> Result<Option<ChatId>, SyncError> {
+    store.write_with(|tx| {
+        let uid = take_row(tx, row)?;
+        let Some(uid) = uid else { return Ok(None) };
+        tx.execute(
+            "UPDATE messages SET state = 'sent' WHERE uid = ?1 AND state = 'pending'",
+            [&uid],
+        )?;
+        Ok(chat_of(tx, &uid)?)
+    })
+}
+
+/// Counts a failed attempt at `row`.
+pub(crate) fn attempted(store: &Store, row: i64) -> Result<(), SyncError> {
+    store.write(|tx| {
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1",
+            [row],
+        )
+        .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// Gives up on `row`: its message becomes `failed` with `reason`.
+pub(crate) fn fail_row(store: &Store, row: i64, reason: &str) -> Result<Option<ChatId>, SyncError> {
+    Ok(store.write(|tx| fail_row_tx(tx, row, reason))?)
+}
+
+/// Gives up on every unencrypted row for `contact` (no session can be set up).
+pub(crate) fn fail_contact(
+    store: &Store,
+    contact: ContactId,
+    reason: &str,
+) -> Result<Vec<ChatId>, SyncError> {
+    Ok(store.write(|tx| {
+        let mut stmt =
+            tx.prepare("SELECT id FROM outbox WHERE contact_id = ?1 AND content IS NULL")?;
+        let rows = stmt
+            .query_map([contact.0], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut chats = Vec::new();
+        for row in rows {
+            if let Some(chat) = fail_row_tx(tx, row, reason)?
+                && !chats.contains(&chat)
+            {
+                chats.push(chat);
+            }
+        }
+        Ok(chats)
+    })?)
+}
+
+fn take_row(tx: &Transaction<'_>, row: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+    let uid: Option<Option<Vec<u8>>> = tx
+        .query_row("SELECT message_uid FROM outbox WHERE id = ?1", [row], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    tx.execute("DELETE FROM outbox WHERE id = ?1", [row])?;
+    Ok(uid.flatten())
+}
+
+fn chat_of(tx: &Transaction<'_>, uid: &[u8]) -> rusqlite::Result<Option<ChatId>> {
+    tx.query_row("SELECT chat_id FROM messages WHERE uid = ?1", [uid], |r| {
+        r.get(0).map(ChatId)
+    })
+    .optional()
+}
+
+fn fail_row_tx(tx: &Transaction<'_>, row: i64, reason: &str) -> rusqlite::Result<Option<ChatId>> {
+    let Some(uid) = take_row(tx, row)? else {
+        return Ok(None);
+    };
+    tx.execute(
+        "UPDATE messages SET state = 'failed', error = ?2 WHERE uid = ?1 AND sender_id IS NULL",
+        params![uid, reason],
+    )?;
+    chat_of(tx, &uid)
+}
+
+/// An encrypted envelope for the relay: recipient identity and `Sealed` content.
+pub(crate) struct SealedFor {
+    pub(crate) recipient: Vec<u8>,
+    pub(crate) content: Vec<u8>,
+}
+
+/// Encrypts a typing indicator for `contact` with the active session (the ratchet step is
+/// saved, the indicator is not). `None` when there is no session.
+pub(crate) fn seal_typing(
+    store: &Store,
+    contact: ContactId,
+    typing: bool,
+) -> Result<Option<SealedFor>, SyncError> {
+    store.write_with(|tx| {
+        let identity: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT identity_key FROM contacts WHERE id = ?1",
+                [contact.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let (Some(identity), Some(mut session)) = (identity, sessions::active(tx, contact)?) else {
+            return Ok(None);
+        };
+        let payload = Payload {
+            version: PAYLOAD_VERSION,
+            message_id: MessageId::random().0.to_vec(),
+            sent_at_ms: clock::now_ms(),
+            sender_handle: String::new(),
+            body: Some(Body::Typing(payload::Typing { typing })),
+        };
+        let our_handle = identity::handle(tx)?;
+        let content = seal(
+            &mut session,
+            &payload.encode_to_vec(),
+            our_handle.as_deref(),
+        )?;
+        sessions::save(tx, session.id, &session.session)?;
+        Ok(Some(SealedFor {
+            recipient: identity,
+            content,
+        }))
+    })
+}
+
+/// Outgoing messages still in the outbox.
+pub(crate) fn pending_messages(store: &Store) -> Result<u32, SyncError> {
+    Ok(store.read(|c| {
+        c.query_row(
+            "SELECT count(*) FROM outbox WHERE message_uid IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+    })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_appended_sender_handle_decodes_with_the_rest_of_the_payload() {
+        let id = MessageId::random();
+        let text = text_payload(id, 42, "ciao").encode_to_vec();
+        let decoded = Payload::decode(with_sender_handle(&text, "anna").as_slice()).unwrap();
+        assert_eq!(decoded.sender_handle, "anna");
+        assert_eq!(decoded.message_id, id.0.to_vec());
+        assert_eq!(decoded.sent_at_ms, 42);
+        assert_eq!(
+            decoded.body,
+            Some(Body::Text(payload::Text {
+                body: "ciao".to_owned()
+            }))
+        );
+        assert_eq!(decoded.version, PAYLOAD_VERSION);
+    }
+}

@@ -1,0 +1,233 @@
+//! Two real app windows (two data folders) and a real relay: each creates an account with a
+//! handle, one adds the other and writes; the message arrives in the other window, the
+//! sender's ticks go sent -> delivered -> read, the receiver gets a desktop notification (on a
+//! fake notification server on the private session bus) and clicking it shows the chat.
+//! Run by `make test-app` (Xvfb + dbus-run-session); `--ignored` elsewhere.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use missiva_tests::{NotificationServer, RelayProcess, TauriDriver, artifacts_dir, launch};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A tauri-driver whose app instances use `data`, the file keystore, English and `relay` as
+/// the relay the new-account dialog offers.
+fn driver_on(data: &std::path::Path, relay: &str) -> Result<TauriDriver> {
+    TauriDriver::start(&[
+        ("MISSIVA_DATA_DIR", data.as_os_str()),
+        ("MISSIVA_KEYSTORE", "file".as_ref()),
+        ("MISSIVA_RELAY", relay.as_ref()),
+        ("LANG", "en_US.UTF-8".as_ref()),
+    ])
+}
+
+async fn wait_css(c: &Client, css: &str) -> Result<Element> {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))
+}
+
+/// Runs `script` (a function body returning a value) until `done` accepts what it returns.
+async fn poll_js(
+    c: &Client,
+    what: &str,
+    script: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let start = Instant::now();
+    loop {
+        let v = c.execute(script, vec![]).await?;
+        if done(&v) {
+            return Ok(v);
+        }
+        if start.elapsed() > WAIT {
+            bail!("waiting for {what}: last saw {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn create_account(c: &Client, name: &str, handle: &str, relay: &str) -> Result<()> {
+    // The welcome screen's one button opens the new-account dialog.
+    wait_css(c, "button.btn-large").await?.click().await?;
+    wait_css(c, "[role=dialog] input[id$='-name']")
+        .await?
+        .send_keys(name)
+        .await?;
+    // The relay the app was started with (MISSIVA_RELAY, via app_info) is offered.
+    poll_js(
+        c,
+        "the offered relay",
+        "return document.querySelector(\"[role=dialog] input[id$='-relay']\")?.value ?? null",
+        |v| v.as_str() == Some(relay),
+    )
+    .await?;
+    wait_css(c, "[role=dialog] input[id$='-handle']")
+        .await?
+        .send_keys(handle)
+        .await?;
+    wait_css(c, "[role=dialog] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    wait_css(c, &format!("nav button.account[aria-label=\"{name}\"]")).await?;
+    poll_js(
+        c,
+        "the connection to the relay",
+        "return document.querySelector('p.status[role=status]')?.dataset.state ?? null",
+        |v| v.as_str() == Some("online"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The text and tick state of every message line on screen: `[[text, state|null, outgoing]]`.
+const LINES: &str = "return [...document.querySelectorAll('[role=log] .line')].map(l => [
+    l.querySelector('.text')?.textContent ?? '',
+    l.querySelector('.ticks')?.dataset.state ?? null,
+    l.classList.contains('outgoing'),
+]);";
+
+fn line_with<'a>(lines: &'a Value, text: &str) -> Option<&'a Value> {
+    lines.as_array()?.iter().find(|l| l[0] == text)
+}
+
+async fn wait_tick(c: &Client, text: &str, state: &str) -> Result<()> {
+    poll_js(c, &format!("the {state} tick"), LINES, |v| {
+        line_with(v, text).is_some_and(|l| l[1] == state)
+    })
+    .await
+    .map(|_| ())
+}
+
+async fn conversation_title(c: &Client) -> Result<String> {
+    let main = wait_css(c, "main.conversation").await?;
+    Ok(main.attr("aria-label").await?.unwrap_or_default())
+}
+
+async fn shoot(c: &Client, name: &str) -> Result<()> {
+    std::fs::write(artifacts_dir()?.join(name), c.screenshot().await?)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, a session bus, tauri-driver, the built app and relay: make test-app"]
+async fn two_windows_exchange_a_message_with_ticks_and_a_notification() -> Result<()> {
+    let relay = RelayProcess::start()?;
+    let notifications = NotificationServer::start()?;
+    let (data_a, data_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let driver_a = driver_on(data_a.path(), &relay.url)?;
+    let driver_b = driver_on(data_b.path(), &relay.url)?;
+    let a = launch(&driver_a).await?;
+    let b = launch(&driver_b).await?;
+
+    let outcome = scenario(&a, &b, &relay.url, &notifications).await;
+    if outcome.is_err() {
+        let _ = shoot(&a, "messaging-a-failure.png").await;
+        let _ = shoot(&b, "messaging-b-failure.png").await;
+        eprintln!("notification server calls: {:?}", notifications.calls());
+    }
+    let _ = a.close().await;
+    let _ = b.close().await;
+    outcome
+}
+
+async fn scenario(a: &Client, b: &Client, relay: &str, notes: &NotificationServer) -> Result<()> {
+    create_account(a, "Ana", "ana", relay).await?;
+    create_account(b, "Bruno", "bruno", relay).await?;
+
+    // Ana adds @bruno: the chat with him opens.
+    wait_css(a, ".chat-list button[aria-label='Add contact']")
+        .await?
+        .click()
+        .await?;
+    wait_css(a, "[role=dialog] input")
+        .await?
+        .send_keys("@bruno")
+        .await?;
+    wait_css(a, "[role=dialog] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    let start = Instant::now();
+    while conversation_title(a).await? != "bruno" {
+        ensure!(start.elapsed() < WAIT, "Ana's chat with bruno did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        conversation_title(b).await? == "Conversation",
+        "Bruno has no chat open yet"
+    );
+
+    let text = "Hello Bruno, it is Ana";
+    wait_css(a, "[aria-label='Message']")
+        .await?
+        .send_keys(text)
+        .await?;
+    wait_css(a, "button.send").await?.click().await?;
+    // Pending at once, then the relay has it, then Bruno's app.
+    poll_js(a, "the message in Ana's window", LINES, |v| {
+        line_with(v, text).is_some_and(|l| l[2] == true)
+    })
+    .await?;
+    wait_tick(a, text, "delivered").await?;
+
+    // Bruno's desktop shows a notification: the sender, the text, from Missiva.
+    let note = notes.wait_for(WAIT, |n| n["body"] == text)?;
+    ensure!(note["app_name"] == "Missiva", "{note}");
+    let summary = note["summary"].as_str().unwrap_or_default().to_owned();
+    // The contract: the sender's handle, from the first message (confirmed with the relay).
+    ensure!(summary == "ana", "{note}");
+    let actions = note["actions"].as_array().context("actions")?;
+    ensure!(actions.iter().any(|x| x == "default"), "{note}");
+    // Not read yet: Ana's message stays "delivered" while Bruno has not opened it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_tick(a, text, "delivered").await?;
+    shoot(b, "messaging-b-before-click.png").await?;
+
+    // Clicking the notification brings Bruno's window to the chat with Ana.
+    notes.invoke(note["id"].as_u64().context("id")?, "default")?;
+    let start = Instant::now();
+    while conversation_title(b).await? != summary {
+        ensure!(
+            start.elapsed() < WAIT,
+            "the notification click did not open the chat with {summary}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poll_js(b, "the message in Bruno's window", LINES, |v| {
+        line_with(v, text).is_some_and(|l| l[2] == false)
+    })
+    .await?;
+    // Shown means read: Ana's ticks turn to "read".
+    wait_tick(a, text, "read").await?;
+
+    // And back: Bruno answers in the open chat, Ana sees it in hers.
+    let reply = "Hi Ana!";
+    wait_css(b, "[aria-label='Message']")
+        .await?
+        .send_keys(reply)
+        .await?;
+    wait_css(b, "button.send").await?.click().await?;
+    poll_js(a, "the reply in Ana's window", LINES, |v| {
+        line_with(v, reply).is_some_and(|l| l[2] == false)
+    })
+    .await?;
+    wait_tick(b, reply, "read").await?;
+
+    shoot(a, "messaging-a.png").await?;
+    shoot(b, "messaging-b.png").await?;
+    Ok(())
+}
