@@ -1,5 +1,6 @@
 // The chats of the account on screen, the chat open in it, and who is typing. Tells the
 // backend which chat is visible and marks it read while it is shown.
+import { Coalescer } from '../coalescer';
 import * as api from '../api';
 import type { AccountId, ChatId, ChatSummary } from '../api';
 import { messages } from './messages.svelte';
@@ -31,8 +32,7 @@ class Chats {
   #drafts = new Map<string, string>();
   #typingTimers = new Map<ChatId, ReturnType<typeof setTimeout>>();
   #loading: Promise<void> | null = null;
-  #inFlight: Promise<void> | null = null;
-  #again = false;
+  #reads = new Coalescer();
   #marking = new Set<ChatId>();
 
   /** Shows the chats of `account` (and the chat that was open there). */
@@ -48,7 +48,7 @@ class Chats {
     this.selectedId = null;
     this.#clearTyping();
     messages.close();
-    this.#inFlight = null;
+    this.#reads.reset();
     this.#loading = (async () => {
       await this.refresh();
       const remembered = this.#openIn.get(account);
@@ -61,36 +61,18 @@ class Chats {
 
   /** Re-reads the list; a burst of events costs two reads, not one per event. */
   refresh(): Promise<void> {
-    if (this.#inFlight) {
-      this.#again = true;
-      return this.#inFlight;
-    }
-    const run = (async () => {
-      do {
-        this.#again = false;
-        const account = this.account;
-        if (account === null) return;
-        const list = await api.listChats(account);
-        if (account !== this.account) return;
-        this.list = list;
-        this.loaded = true;
-        for (const chat of list) {
-          if (this.#drafts.get(`${account}:${chat.id}`) === chat.draft) this.#drafts.delete(`${account}:${chat.id}`);
-        }
-        this.#markShownRead();
-      } while (this.#again);
-    })();
-    this.#inFlight = run;
-    // Cleared in a later microtask, so even a read that ends at once is cleared after this line.
-    run.then(
-      () => this.#clear(run),
-      () => this.#clear(run),
-    );
-    return run;
-  }
-
-  #clear(run: Promise<void>): void {
-    if (this.#inFlight === run) this.#inFlight = null;
+    return this.#reads.run(async () => {
+      const account = this.account;
+      if (account === null) return;
+      const list = await api.listChats(account);
+      if (account !== this.account) return;
+      this.list = list;
+      this.loaded = true;
+      for (const chat of list) {
+        if (this.#drafts.get(`${account}:${chat.id}`) === chat.draft) this.#drafts.delete(`${account}:${chat.id}`);
+      }
+      this.#markShownRead();
+    });
   }
 
   /** Opens `chat`: its messages load, the backend learns it is on screen, and it is marked read. */
@@ -184,8 +166,7 @@ class Chats {
     this.#drafts.clear();
     this.#clearTyping();
     this.#loading = null;
-    this.#inFlight = null;
-    this.#again = false;
+    this.#reads.reset();
     this.#marking.clear();
     messages.reset();
   }

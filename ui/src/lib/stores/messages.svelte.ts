@@ -1,6 +1,7 @@
 // The messages of the chat on screen, oldest first: the newest page when the chat opens, older
 // pages as the user scrolls up (`list_messages(before, limit)`), and a re-read of what is
 // loaded whenever the backend says the chat changed.
+import { Coalescer } from '../coalescer';
 import * as api from '../api';
 import type { AccountId, ChatId, MessageView } from '../api';
 
@@ -16,8 +17,7 @@ class Messages {
   loadingOlder = $state(false);
 
   #generation = 0;
-  #inFlight: Promise<void> | null = null;
-  #again = false;
+  #reads = new Coalescer();
 
   /** Shows `chat` of `account`, starting from its newest page. */
   async open(account: AccountId, chat: ChatId): Promise<void> {
@@ -28,7 +28,7 @@ class Messages {
     this.list = [];
     this.hasOlder = false;
     this.loading = true;
-    this.#inFlight = null;
+    this.#reads.reset();
     try {
       const page = await api.listMessages(account, chat, null, PAGE);
       if (generation !== this.#generation) return;
@@ -47,7 +47,7 @@ class Messages {
     this.hasOlder = false;
     this.loading = false;
     this.loadingOlder = false;
-    this.#inFlight = null;
+    this.#reads.reset();
   }
 
   /** Loads the page before the oldest loaded message; resolves to how many came. */
@@ -75,27 +75,7 @@ class Messages {
    * and keeps the older pages above them. Calls during a read join it and cause one more.
    */
   refresh(): Promise<void> {
-    if (this.#inFlight) {
-      this.#again = true;
-      return this.#inFlight;
-    }
-    const run = (async () => {
-      do {
-        this.#again = false;
-        await this.#reread();
-      } while (this.#again);
-    })();
-    this.#inFlight = run;
-    // Cleared in a later microtask, so even a read that ends at once is cleared after this line.
-    run.then(
-      () => this.#clear(run),
-      () => this.#clear(run),
-    );
-    return run;
-  }
-
-  #clear(run: Promise<void>): void {
-    if (this.#inFlight === run) this.#inFlight = null;
+    return this.#reads.run(() => this.#reread());
   }
 
   async #reread(): Promise<void> {
