@@ -3,8 +3,8 @@
 //! from `send()` returning to the recipient's `incomingMessage` event, and to the message being
 //! readable through `messages()`; then the messages per second that makes.
 //!
-//! `cargo bench -p missiva-tests --bench send_to_display`. The relay is `MISSIVA_RELAY_BIN`, else
-//! the one beside this benchmark (built first with the same profile when missing or stale).
+//! `make bench` runs it with `MISSIVA_RELAY_BIN` set to a release relay; without it, the relay
+//! beside this benchmark is used (`cargo build --release -p missiva-relay` first).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,16 +13,14 @@
     clippy::indexing_slicing
 )]
 
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use missiva_core::account::Account;
 use missiva_core::accounts::{AccountSetup, Accounts, OpenOptions};
 use missiva_core::events::{EventKind, EventReceiver};
 use missiva_core::ids::{ChatId, MessageId};
 use missiva_core::keystore::KeystoreKind;
+use missiva_tests::RelayProcess;
 
 /// Messages measured.
 const MESSAGES: usize = 1000;
@@ -32,16 +30,15 @@ const WARM_UP: usize = 20;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn main() {
-    let relay_bin = relay_binary();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(&relay_bin));
+    runtime.block_on(run());
 }
 
-async fn run(relay_bin: &Path) {
-    let relay = RelayProcess::start(relay_bin);
+async fn run() {
+    let relay = RelayProcess::start().unwrap();
     let (anna_accounts, anna, _anna_dir) = client(&relay.url, "anna").await;
     let (bea_accounts, bea, _bea_dir) = client(&relay.url, "bea").await;
     let contact = anna.add_contact("bea").await.unwrap();
@@ -150,107 +147,4 @@ async fn client(url: &str, handle: &str) -> (Accounts, Account, tempfile::TempDi
     accounts.start_sync().unwrap();
     let account = accounts.account(info.id).unwrap();
     (accounts, account, dir)
-}
-
-/// A `missiva-relay` process on a free loopback port, killed when dropped.
-struct RelayProcess {
-    url: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl RelayProcess {
-    fn start(bin: &Path) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--db"])
-            .arg(dir.path().join("relay.db"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let url = line
-            .trim_end()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the relay: {line:?}"))
-            .to_owned();
-        RelayProcess {
-            url,
-            child,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `MISSIVA_RELAY_BIN`, else `missiva-relay` beside this benchmark, built with its profile
-/// when missing or older than the relay's sources.
-fn relay_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("MISSIVA_RELAY_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-    let bin = profile_dir.join("missiva-relay");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    if newer_sources(&root, &bin) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-                || key == "OUT_DIR"
-            {
-                cmd.env_remove(&*key);
-            }
-        }
-        cmd.current_dir(&root)
-            .args(["build", "-p", "missiva-relay"])
-            .arg("--target-dir")
-            .arg(profile_dir.parent().unwrap());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().unwrap().success(), "building the relay failed");
-    }
-    bin
-}
-
-fn newer_sources(root: &Path, bin: &Path) -> bool {
-    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
-        return true;
-    };
-    let mut dirs = vec![root.join("crates/relay/src"), root.join("crates/proto")];
-    let mut newest = SystemTime::UNIX_EPOCH;
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
-                newest = newest.max(t);
-            }
-        }
-    }
-    newest > built
 }

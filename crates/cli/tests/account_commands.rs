@@ -7,29 +7,11 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_missiva-cli"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--keystore", "file"])
-        .args(args)
-        .env_remove("MISSIVA_PASSCODE")
-        .output()
-        .expect("run missiva-cli")
-}
+use std::process::Command;
 
-fn ok_json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = cli(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON document on stdout")
-}
+use common::{cli, ok_json};
 
 #[test]
 fn create_list_rename_remove_round_trip() {

@@ -11,11 +11,15 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
+
+mod common;
+
+use common::{cli, ok, ok_json};
 
 /// A relay embedded in the test, on its own runtime.
 struct Relay {
@@ -71,32 +75,6 @@ impl Relay {
             self.runtime.block_on(task).unwrap();
         }
     }
-}
-
-fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_missiva-cli"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--keystore", "file"])
-        .args(args)
-        .env_remove("MISSIVA_PASSCODE")
-        .env_remove("MISSIVA_ACCOUNT")
-        .output()
-        .expect("run missiva-cli")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Output {
-    let out = cli(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn ok_json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    serde_json::from_slice(&ok(dir, args).stdout).expect("one JSON document on stdout")
 }
 
 #[test]
