@@ -15,10 +15,8 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -32,6 +30,7 @@ use missiva_crypto::identity::IdentityKeyPair;
 use missiva_proto::Message as _;
 use missiva_proto::relay::server_frame::Body as S;
 use missiva_proto::relay::{self, ErrorCode, ServerFrame, client_frame::Body as C};
+use missiva_tests::{RelayProcess, cli_binary};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -39,209 +38,16 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 const CANARY: &str = "PLAINTEXT-CANARY-";
 
 // ---------------------------------------------------------------------------------------------
-// The binaries
+// The relay's files
 
-struct Binaries {
-    relay: PathBuf,
-    cli: PathBuf,
+/// What the tests read from the relay's folder.
+trait RelayFiles {
+    fn envelopes(&self) -> Vec<StoredEnvelope>;
+    async fn wait_until_empty(&self);
+    fn files_containing(&self, needle: &[u8]) -> Vec<String>;
 }
 
-/// `missiva-relay` and `missiva-cli`, built at most once per test process.
-fn binaries() -> &'static Binaries {
-    static BINARIES: OnceLock<Binaries> = OnceLock::new();
-    BINARIES.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/messaging-… -> target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let relay = std::env::var_os("MISSIVA_RELAY_BIN").map(PathBuf::from);
-        let cli = std::env::var_os("MISSIVA_CLI_BIN").map(PathBuf::from);
-        let bins = Binaries {
-            relay: relay
-                .clone()
-                .unwrap_or_else(|| profile_dir.join("missiva-relay")),
-            cli: cli
-                .clone()
-                .unwrap_or_else(|| profile_dir.join("missiva-cli")),
-        };
-        if (relay.is_none() && is_stale(&bins.relay)) || (cli.is_none() && is_stale(&bins.cli)) {
-            build(&profile_dir);
-        }
-        assert!(bins.relay.is_file(), "{} is missing", bins.relay.display());
-        assert!(bins.cli.is_file(), "{} is missing", bins.cli.display());
-        bins
-    })
-}
-
-/// Missing, or older than a source file of the crates it is built from.
-fn is_stale(bin: &Path) -> bool {
-    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
-        return true;
-    };
-    let root = workspace_root();
-    let mut newest = SystemTime::UNIX_EPOCH;
-    let mut dirs: Vec<PathBuf> = ["relay", "core", "cli", "proto", "crypto"]
-        .iter()
-        .map(|c| root.join("crates").join(c))
-        .collect();
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            if path.is_dir() {
-                if name != "target" && name != "fuzz" && name != "tests" && name != "benches" {
-                    dirs.push(path);
-                }
-            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
-                newest = newest.max(t);
-            }
-        }
-    }
-    newest > built
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn build(profile_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target_dir = profile_dir.parent().unwrap();
-    let mut cmd = Command::new(cargo);
-    // The variables cargo set for this test would count as changed build-script inputs and
-    // rebuild dependencies for nothing.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-            || key == "OUT_DIR"
-        {
-            cmd.env_remove(&*key);
-        }
-    }
-    cmd.current_dir(workspace_root())
-        .args(["build", "-p", "missiva-relay", "-p", "missiva-cli"])
-        .arg("--target-dir")
-        .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build of the relay and the CLI failed"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// The relay process
-
-/// A `missiva-relay` process that can be killed and restarted on the same port and database.
-struct RelayProcess {
-    port: u16,
-    dir: TempDir,
-    child: Option<Child>,
-}
-
-impl RelayProcess {
-    fn start() -> Self {
-        let mut relay = RelayProcess {
-            port: 0,
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        relay.spawn_until_listening();
-        relay
-    }
-
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("relay.db")
-    }
-
-    fn log(&self) -> PathBuf {
-        self.dir.path().join("relay.log")
-    }
-
-    /// Starts the relay on `self.port` (0 at first), retrying while the port is not free yet.
-    fn spawn_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            match self.spawn() {
-                Ok(()) => return,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("relay did not start ({e}); retrying");
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => panic!("the relay did not start: {e}"),
-            }
-        }
-    }
-
-    fn spawn(&mut self) -> Result<(), String> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log())
-            .unwrap();
-        let mut child = Command::new(&binaries().relay)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--db")
-            .arg(self.db())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let port = line
-            .trim_end()
-            .strip_prefix("listening on ws://127.0.0.1:")
-            .and_then(|p| p.parse::<u16>().ok());
-        match port {
-            Some(port) if self.port == 0 || port == self.port => {
-                self.port = port;
-                self.child = Some(child);
-                Ok(())
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(format!("first line {line:?}"))
-            }
-        }
-    }
-
-    /// SIGKILL: no shutdown, no checkpoint, connections cut.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn restart(&mut self) {
-        assert!(self.child.is_none(), "kill it first");
-        self.spawn_until_listening();
-    }
-
+impl RelayFiles for RelayProcess {
     /// The envelopes in the relay's mailboxes, read through a read-only connection.
     fn envelopes(&self) -> Vec<StoredEnvelope> {
         let conn = rusqlite::Connection::open_with_flags(
@@ -278,22 +84,13 @@ impl RelayProcess {
     /// Files of the relay's folder holding `needle`.
     fn files_containing(&self, needle: &[u8]) -> Vec<String> {
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+        for entry in std::fs::read_dir(self.dir()).unwrap().flatten() {
             let bytes = std::fs::read(entry.path()).unwrap();
             if bytes.windows(needle.len()).any(|w| w == needle) {
                 found.push(entry.file_name().to_string_lossy().into_owned());
             }
         }
         found
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -416,7 +213,7 @@ struct CliPeer {
 
 impl CliPeer {
     fn command(&self) -> Command {
-        let mut cmd = Command::new(&binaries().cli);
+        let mut cmd = Command::new(cli_binary().unwrap());
         cmd.arg("--data-dir")
             .arg(&self.dir)
             .args(["--keystore", "file"])
@@ -631,9 +428,9 @@ fn is_delivery(frame: &ServerFrame) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_messages_each_way_arrive_once_in_order_and_leave_nothing_on_the_relay() {
     const N: usize = 1000;
-    let mut relay = RelayProcess::start();
-    let anna = Peer::create(&relay.url(), "anna", true).await;
-    let bea = Peer::create(&relay.url(), "bea", true).await;
+    let mut relay = RelayProcess::start().unwrap();
+    let anna = Peer::create(&relay.url.clone(), "anna", true).await;
+    let bea = Peer::create(&relay.url.clone(), "bea", true).await;
     // Both add the other before anything is sent: two sessions are set up at the same time.
     let (anna_chat, bea_chat) = tokio::join!(anna.chat_with("bea"), bea.chat_with("anna"));
     let run = run_tag();
@@ -756,8 +553,8 @@ async fn killing_the_relay_and_a_cli_mid_send_loses_nothing_and_shows_nothing_tw
         .into_iter()
         .chain([(40, 0.85), (47, 0.95)])
         .collect();
-    let mut relay = RelayProcess::start();
-    let url = relay.url();
+    let mut relay = RelayProcess::start().unwrap();
+    let url = relay.url.clone();
     let anna = Peer::create(&url, "anna", true).await;
     let bea_dir = tempfile::tempdir().unwrap();
     let bea = CliPeer {
@@ -847,8 +644,8 @@ async fn killing_the_relay_and_a_cli_mid_send_loses_nothing_and_shows_nothing_tw
         })
         .await;
         tokio::time::sleep(Duration::from_millis(down)).await;
-        tokio::task::block_in_place(|| relay.restart());
-        assert_eq!(relay.url(), url);
+        tokio::task::block_in_place(|| relay.restart()).unwrap();
+        assert_eq!(relay.url.clone(), url);
     }
     anna_loop.await.unwrap();
     let outcomes = cli_loop.await.unwrap();
@@ -978,9 +775,9 @@ async fn killing_the_relay_and_a_cli_mid_send_loses_nothing_and_shows_nothing_tw
 /// mailbox empties, and the session still carries the next message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_envelopes_are_not_shown_twice() {
-    let relay = RelayProcess::start();
-    let anna = Peer::create(&relay.url(), "anna", true).await;
-    let bea = Peer::create(&relay.url(), "bea", false).await;
+    let relay = RelayProcess::start().unwrap();
+    let anna = Peer::create(&relay.url.clone(), "anna", true).await;
+    let bea = Peer::create(&relay.url.clone(), "bea", false).await;
     let bea_public = bea.public();
     let anna_chat = anna.chat_with("bea").await;
     let run = run_tag();
@@ -1019,7 +816,7 @@ async fn replayed_envelopes_are_not_shown_twice() {
         dir: bea_dir,
     } = bea;
     drop((account, accounts));
-    let mut raw = RawClient::connect(&relay.url()).await;
+    let mut raw = RawClient::connect(&relay.url.clone()).await;
     raw.auth(&anna.identity()).await;
     let replay = |envelope_id: Vec<u8>| {
         C::Send(relay::Send {
@@ -1081,9 +878,9 @@ async fn replayed_envelopes_are_not_shown_twice() {
 /// reach it, nothing is pushed, and the mailbox is intact for its owner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_refuses_mailbox_access_without_authentication() {
-    let relay = RelayProcess::start();
-    let anna = Peer::create(&relay.url(), "anna", true).await;
-    let mut bea = Peer::create(&relay.url(), "bea", false).await;
+    let relay = RelayProcess::start().unwrap();
+    let anna = Peer::create(&relay.url.clone(), "anna", true).await;
+    let mut bea = Peer::create(&relay.url.clone(), "bea", false).await;
     let bea_key = bea.identity();
     let bea_public = bea.public();
     let anna_chat = anna.chat_with("bea").await;
@@ -1098,7 +895,7 @@ async fn the_relay_refuses_mailbox_access_without_authentication() {
     .await;
 
     // No Auth at all: every mailbox request is refused, and nothing is pushed.
-    let mut raw = RawClient::connect(&relay.url()).await;
+    let mut raw = RawClient::connect(&relay.url.clone()).await;
     let ack = C::Ack(relay::Ack {
         envelopes: vec![relay::AckedEnvelope {
             sender: envelope.sender.clone(),
@@ -1126,7 +923,7 @@ async fn the_relay_refuses_mailbox_access_without_authentication() {
     assert!(!pushed.iter().any(is_delivery), "{pushed:?}");
 
     // Bea's identity, signed by another key: refused, closed, nothing pushed.
-    let mut raw = RawClient::connect(&relay.url()).await;
+    let mut raw = RawClient::connect(&relay.url.clone()).await;
     let mallory = IdentityKeyPair::generate(&mut rand::rng());
     let forged = RawClient::auth_frame(&mallory, bea_public.clone(), &raw.nonce.clone());
     let reply = raw.request(forged).await;
@@ -1140,8 +937,8 @@ async fn the_relay_refuses_mailbox_access_without_authentication() {
     assert!(!pushed.iter().any(is_delivery), "{pushed:?}");
 
     // Bea's real signature, but over another connection's challenge: refused.
-    let first = RawClient::connect(&relay.url()).await;
-    let mut second = RawClient::connect(&relay.url()).await;
+    let first = RawClient::connect(&relay.url.clone()).await;
+    let mut second = RawClient::connect(&relay.url.clone()).await;
     let replayed = RawClient::auth_frame(&bea_key, bea_public.clone(), &first.nonce);
     let reply = second.request(replayed).await;
     assert_eq!(error_code(&reply), Some(ErrorCode::AuthFailed), "{reply:?}");
@@ -1150,7 +947,7 @@ async fn the_relay_refuses_mailbox_access_without_authentication() {
 
     // Authenticated as someone else: acking Bea's envelope touches only one's own mailbox, and
     // nothing of Bea's is pushed.
-    let mut other = RawClient::connect(&relay.url()).await;
+    let mut other = RawClient::connect(&relay.url.clone()).await;
     other.auth(&mallory).await;
     let reply = other.request(ack.clone()).await;
     assert!(reply.is_some(), "the relay answers an authenticated Ack");

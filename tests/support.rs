@@ -1,9 +1,10 @@
 //! Helpers for the end-to-end tests: free ports and child processes that die with the test.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
@@ -41,12 +42,7 @@ pub fn app_binary() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("MISSIVA_APP_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe()?;
-    let debug_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("cannot find the target folder")?;
-    Ok(debug_dir.join("missiva"))
+    Ok(profile_dir()?.join("missiva"))
 }
 
 /// Where tests put screenshots: `ARTIFACTS`, else `artifacts/` at the repository root.
@@ -97,22 +93,113 @@ impl TauriDriver {
     }
 }
 
-/// A binary of this workspace beside this test's target folder, or `env` when set.
-fn workspace_binary(env: &str, name: &str) -> Result<PathBuf> {
+/// The target profile folder this test runs from (`target/<profile>`).
+fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_owned)
+        .context("cannot find the target folder")
+}
+
+/// The relay binary: `MISSIVA_RELAY_BIN`, else `missiva-relay` beside this test's target folder,
+/// built first when missing or older than its sources.
+pub fn relay_binary() -> Result<PathBuf> {
+    fresh_workspace_binary("MISSIVA_RELAY_BIN", "missiva-relay")
+}
+
+/// The CLI binary: `MISSIVA_CLI_BIN`, else `missiva-cli` beside this test's target folder, built
+/// first when missing or older than its sources.
+pub fn cli_binary() -> Result<PathBuf> {
+    fresh_workspace_binary("MISSIVA_CLI_BIN", "missiva-cli")
+}
+
+/// `env` when set; else `name` in this test's profile folder, after a `cargo build` of the relay
+/// and the CLI when it is missing or stale (`cargo test -p missiva-tests` does not build other
+/// packages' binaries; `cargo test --workspace` does, and then nothing is rebuilt here).
+fn fresh_workspace_binary(env: &str, name: &str) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(env) {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe()?;
-    let debug_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("cannot find the target folder")?;
-    Ok(debug_dir.join(name))
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let profile = profile_dir()?;
+    let bin = profile.join(name);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !*built && is_stale(&bin) {
+        build_relay_and_cli(&profile)?;
+        *built = true;
+    }
+    if !bin.is_file() {
+        bail!("{} is missing", bin.display());
+    }
+    Ok(bin)
 }
 
-/// The relay binary: `MISSIVA_RELAY_BIN`, else `missiva-relay` beside this test's target folder.
-pub fn relay_binary() -> Result<PathBuf> {
-    workspace_binary("MISSIVA_RELAY_BIN", "missiva-relay")
+/// Missing, or older than a source file of the crates it is built from.
+fn is_stale(bin: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut dirs: Vec<PathBuf> = ["relay", "core", "cli", "proto", "crypto"]
+        .iter()
+        .map(|c| workspace_root().join("crates").join(c))
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" && name != "fuzz" && name != "tests" && name != "benches" {
+                    dirs.push(path);
+                }
+            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
+                newest = newest.max(t);
+            }
+        }
+    }
+    newest > built
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_default()
+}
+
+fn build_relay_and_cli(profile: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = profile.parent().context("cannot find the target folder")?;
+    let mut cmd = Command::new(cargo);
+    // The variables cargo set for this test would count as changed build-script inputs and
+    // rebuild dependencies for nothing.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+            || key == "OUT_DIR"
+        {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd.current_dir(workspace_root())
+        .args(["build", "-p", "missiva-relay", "-p", "missiva-cli"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    if profile.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().context("run cargo build")?;
+    if !status.success() {
+        bail!("cargo build of the relay and the CLI failed");
+    }
+    Ok(())
 }
 
 /// Reads one line of a child's stdout, failing after `timeout` (the reader thread is left to
@@ -134,44 +221,93 @@ fn first_line(stdout: std::process::ChildStdout, timeout: Duration) -> Result<St
     }
 }
 
-/// A real `missiva-relay` on a free loopback port with its database in a folder of its own.
+/// A real `missiva-relay` on a loopback port with its database (and its log, `relay.log`) in a
+/// folder of its own. It can be killed and restarted on the same port and database.
 pub struct RelayProcess {
     /// The URL clients are configured with: `ws://127.0.0.1:PORT`.
     pub url: String,
-    _child: ChildGuard,
-    _dir: tempfile::TempDir,
+    port: u16,
+    child: Option<ChildGuard>,
+    dir: tempfile::TempDir,
 }
 
 impl RelayProcess {
-    /// Starts the relay and waits for its `listening on ws://…` line.
+    /// Starts the relay on a free port and waits for its `listening on ws://…` line.
     pub fn start() -> Result<Self> {
-        let bin = relay_binary()?;
-        if !bin.is_file() {
-            bail!(
-                "build the relay first (cargo build -p missiva-relay): {} is missing",
-                bin.display()
-            );
+        let mut relay = RelayProcess {
+            url: String::new(),
+            port: 0,
+            child: None,
+            dir: tempfile::tempdir()?,
+        };
+        relay.spawn()?;
+        Ok(relay)
+    }
+
+    /// The folder holding its database, WAL and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its SQLite database.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("relay.db")
+    }
+
+    /// SIGKILL: no shutdown, no checkpoint, connections cut.
+    pub fn kill(&mut self) {
+        // Dropping the guard kills and reaps the process.
+        self.child = None;
+    }
+
+    /// Starts it again on the same port and database, retrying while the port is not free yet.
+    pub fn restart(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            bail!("the relay is still running: kill it first");
         }
-        let dir = tempfile::tempdir()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.spawn() {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("relay did not start ({e:#}); retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => return Err(e.context("the relay did not restart")),
+            }
+        }
+    }
+
+    /// Starts the process on `self.port` (0: any) and keeps it once it listens there.
+    fn spawn(&mut self) -> Result<()> {
+        let bin = relay_binary()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("relay.log"))?;
         let mut child = Command::new(&bin)
-            .args(["--listen", "127.0.0.1:0", "--db"])
-            .arg(dir.path().join("relay.db"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--db")
+            .arg(self.db())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(log))
             .spawn()
             .with_context(|| format!("start {}", bin.display()))?;
         let stdout = child.stdout.take().context("relay stdout")?;
         let guard = ChildGuard(child);
         let line = first_line(stdout, Duration::from_secs(20))?;
-        let url = line
-            .strip_prefix("listening on ")
-            .with_context(|| format!("unexpected first line from the relay: {line:?}"))?
-            .to_owned();
-        Ok(RelayProcess {
-            url,
-            _child: guard,
-            _dir: dir,
-        })
+        let port = line
+            .strip_prefix("listening on ws://127.0.0.1:")
+            .and_then(|p| p.parse::<u16>().ok())
+            .with_context(|| format!("unexpected first line from the relay: {line:?}"))?;
+        if self.port != 0 && port != self.port {
+            bail!("the relay listens on {port}, not {}", self.port);
+        }
+        self.port = port;
+        self.url = format!("ws://127.0.0.1:{port}");
+        self.child = Some(guard);
+        Ok(())
     }
 }
 
