@@ -10,6 +10,7 @@ mod clock;
 pub mod contacts;
 pub mod events;
 pub mod identity;
+pub mod import;
 pub mod ids;
 pub mod keystore;
 pub mod messages;

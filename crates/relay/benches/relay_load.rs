@@ -9,8 +9,12 @@
 //! - send-to-deliver latency (p50/p99) under that saturating load, and at a paced load of
 //!   PACED_RATE messages/s spread over all clients.
 //!
+//! It also reports the CPU time (user + system) the server and the load generator spent per message
+//! in the saturated phase: on a shared machine that is steadier than wall-clock throughput.
+//!
 //! Run: `cargo bench -p missiva-relay --bench relay_load` (env: CONNECTIONS, MESSAGES, WINDOW,
-//! PACED_RATE, PACED_SECS, CONTENT_BYTES).
+//! PACED_RATE, PACED_SECS, CONTENT_BYTES, GENERATOR_THREADS (default 1); REFERENCE=0 skips
+//! mosquitto).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -30,9 +34,11 @@ use missiva_crypto::identity::IdentityKeyPair;
 use missiva_proto::relay::{self, client_frame::Body as C, server_frame::Body as S};
 use missiva_proto::{AUTH_LABEL, Message, client_frame, decode_server_frame};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as Ws;
+
+#[path = "relay_load/mosquitto.rs"]
+mod mosquitto;
 
 #[derive(Clone, Copy, Debug)]
 struct Params {
@@ -71,6 +77,9 @@ struct Figures {
     saturated: Latency,
     paced: Latency,
     paced_delivered: usize,
+    /// CPU microseconds per message in the saturated phase: the server's and the generator's.
+    server_cpu_us: f64,
+    generator_cpu_us: f64,
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -88,6 +97,63 @@ fn percentiles(mut ns: Vec<u64>) -> Latency {
     Latency {
         p50_ms: at(0.50),
         p99_ms: at(0.99),
+    }
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
+fn cpu_time(pid: &str) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which is in parentheses and may hold spaces): state is the
+    // first, utime the 12th and stime the 13th.
+    let rest = stat.rsplit_once(')').context("bad stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    // CLK_TCK is 100 on Linux for every architecture the relay targets.
+    Ok(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time per thread name of a process (`/proc/PID/task/*/stat`).
+fn cpu_by_thread(pid: u32) -> Result<std::collections::BTreeMap<String, Duration>> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let task = task?.file_name();
+        let task = task.to_string_lossy();
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{task}/stat")) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, r)| r.rsplit_once(')'))
+            .map_or("?", |(n, _)| n)
+            .to_owned();
+        *by_name.entry(name).or_default() += cpu_time(&format!("{pid}/task/{task}"))?;
+    }
+    Ok(by_name)
+}
+
+/// CPU time of a server process and of this process (the load generator) over a phase.
+#[derive(Clone, Copy)]
+struct CpuMark {
+    server: Duration,
+    generator: Duration,
+}
+
+impl CpuMark {
+    fn now(server_pid: u32) -> Result<Self> {
+        Ok(CpuMark {
+            server: cpu_time(&server_pid.to_string())?,
+            generator: cpu_time("self")?,
+        })
+    }
+
+    /// CPU microseconds per message since `self`: (server, generator).
+    fn per_message(self, server_pid: u32, messages: usize) -> Result<(f64, f64)> {
+        let end = CpuMark::now(server_pid)?;
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / messages as f64;
+        Ok((
+            us(end.server.saturating_sub(self.server)),
+            us(end.generator.saturating_sub(self.generator)),
+        ))
     }
 }
 
@@ -126,12 +192,24 @@ impl Drop for Killed {
 
 fn main() -> Result<()> {
     let params = Params::from_env();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // By default one thread for all the clients: the generator shares the two cores with the
+    // server, and a single-threaded runtime spends nothing on cross-thread wake-ups or work
+    // stealing. GENERATOR_THREADS=N runs them on N threads instead.
+    let runtime = match env_or("GENERATOR_THREADS", 1) {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()?,
+    };
     let relay = runtime.block_on(bench_relay(params))?;
-    let mqtt = if which("mosquitto").is_some() {
-        Some(runtime.block_on(bench_mosquitto(params))?)
+    let reference = std::env::var("REFERENCE").map_or(true, |v| v != "0");
+    let mqtt = if !reference {
+        None
+    } else if which("mosquitto").is_some() {
+        Some(runtime.block_on(mosquitto::bench(params))?)
     } else {
         eprintln!("mosquitto not found (apt-get install -y mosquitto): no reference figures");
         None
@@ -160,19 +238,21 @@ fn print_table(p: &Params, relay: &Figures, mqtt: Option<&Figures>) {
         p.paced_rate
     );
     println!(
-        "| server | messages/s | p50 / p99 saturated (ms) | p50 / p99 at {} msg/s (ms) | idle memory per connection |",
+        "| server | messages/s | p50 / p99 saturated (ms) | p50 / p99 at {} msg/s (ms) | idle memory per connection | CPU µs/msg server / generator |",
         p.paced_rate
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let row = |name: &str, f: &Figures| {
         println!(
-            "| {name} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} KiB |",
+            "| {name} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} KiB | {:.1} / {:.1} |",
             f.messages_per_sec,
             f.saturated.p50_ms,
             f.saturated.p99_ms,
             f.paced.p50_ms,
             f.paced.p99_ms,
-            f.idle_bytes_per_connection / 1024.0
+            f.idle_bytes_per_connection / 1024.0,
+            f.server_cpu_us,
+            f.generator_cpu_us
         );
     };
     row("missiva-relay (SQLite, fsync'd group commit)", relay);
@@ -433,8 +513,18 @@ async fn bench_relay(p: Params) -> Result<Figures> {
         pace: None,
         content_bytes: p.content_bytes,
     };
+    let cpu = CpuMark::now(pid)?;
+    let threads = cpu_by_thread(pid)?;
     let (sockets, saturated, elapsed) = relay_phase(sockets, &identities, load).await?;
     let total = p.connections * p.messages;
+    let (server_cpu_us, generator_cpu_us) = cpu.per_message(pid, total)?;
+    for (name, after) in cpu_by_thread(pid)? {
+        let spent = after.saturating_sub(threads.get(&name).copied().unwrap_or_default());
+        eprintln!(
+            "relay: thread {name}: {:.1} CPU µs/msg",
+            spent.as_secs_f64() * 1e6 / total as f64
+        );
+    }
     eprintln!("relay: {total} messages in {:.2} s", elapsed.as_secs_f64());
 
     let per_conn_interval = Duration::from_secs_f64(p.connections as f64 / p.paced_rate as f64);
@@ -455,255 +545,7 @@ async fn bench_relay(p: Params) -> Result<Figures> {
         saturated: percentiles(saturated),
         paced_delivered: paced.len(),
         paced: percentiles(paced),
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// mosquitto (reference)
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn start_mosquitto(dir: &std::path::Path) -> Result<(Killed, u16)> {
-    let port = free_port()?;
-    let config = dir.join("mosquitto.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-             max_queued_messages 100000\nmax_inflight_messages 0\nlog_type error\n"
-        ),
-    )?;
-    let child = Command::new(which("mosquitto").context("mosquitto")?)
-        .arg("-c")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting mosquitto")?;
-    let server = Killed(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            bail!("mosquitto did not start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((server, port))
-}
-
-#[derive(Clone, Copy)]
-enum Phase {
-    Wait,
-    Run(u32, Load, Instant),
-}
-
-/// One MQTT client: connects, subscribes to its own topic, then runs phases on command and reports
-/// (latencies) on `done`.
-async fn mqtt_client(
-    port: u16,
-    me: usize,
-    n: usize,
-    ready: mpsc::Sender<()>,
-    mut phases: watch::Receiver<Phase>,
-    done: mpsc::Sender<Vec<u64>>,
-) -> Result<()> {
-    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let mut options = MqttOptions::new(format!("c{me}"), "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(120));
-    options.set_inflight(1000);
-    let (client, mut events) = AsyncClient::new(options, 4096);
-    let topic = format!("m/{}", (me + 1) % n);
-    let mut subscribed = false;
-    let mut current: Option<(u32, Load, Instant)> = None;
-    let mut finished_generation = 0u32;
-    let (mut sent, mut oked, mut received) = (0usize, 0usize, 0usize);
-    let (mut target, mut received_base) = (0usize, 0usize);
-    let mut latencies = Vec::new();
-    let mut pace: Option<tokio::time::Interval> = None;
-    loop {
-        let mut tick = false;
-        tokio::select! {
-            event = events.poll() => match event? {
-                Event::Incoming(Packet::ConnAck(_)) => client.try_subscribe(format!("m/{me}"), QoS::AtLeastOnce)?,
-                Event::Incoming(Packet::SubAck(_)) if !subscribed => {
-                    subscribed = true;
-                    ready.send(()).await?;
-                }
-                Event::Incoming(Packet::Publish(publish)) => {
-                    // The sender may have seen the phase start before this client did.
-                    if let Phase::Run(_, _, epoch) = *phases.borrow() {
-                        latencies.push(latency_of(epoch, &publish.payload));
-                    }
-                    received += 1;
-                }
-                Event::Incoming(Packet::PubAck(_)) => {
-                    oked += 1;
-                    if let Some((_, load, epoch)) = current
-                        && load.pace.is_none()
-                        && sent < load.count
-                    {
-                        client.try_publish(&topic, QoS::AtLeastOnce, false, stamped(epoch, load.content_bytes))?;
-                        sent += 1;
-                    }
-                }
-                _ => {}
-            },
-            changed = phases.changed() => {
-                if changed.is_err() {
-                    return Ok(());
-                }
-                let phase = *phases.borrow_and_update();
-                if let Phase::Run(generation, load, epoch) = phase {
-                    current = Some((generation, load, epoch));
-                    // Counts carry over: deliveries of this phase may have come before the
-                    // phase change reached this client.
-                    target += load.count;
-                    sent = 0;
-                    oked = oked.saturating_sub(target - load.count);
-                    received_base = target - load.count;
-                    pace = load.pace.map(|p| {
-                        let mut i = tokio::time::interval_at(
-                            tokio::time::Instant::now() + p.mul_f64((me % 997) as f64 / 997.0),
-                            p,
-                        );
-                        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                        i
-                    });
-                    if load.pace.is_none() {
-                        while sent < load.count.min(load.window) {
-                            client.try_publish(&topic, QoS::AtLeastOnce, false, stamped(epoch, load.content_bytes))?;
-                            sent += 1;
-                        }
-                    }
-                }
-            }
-            _ = async { pace.as_mut().unwrap().tick().await }, if pace.is_some() && current.is_some_and(|c| sent < c.1.count) => {
-                tick = true;
-            }
-        }
-        if tick && let Some((_, load, epoch)) = current {
-            client.try_publish(
-                &topic,
-                QoS::AtLeastOnce,
-                false,
-                stamped(epoch, load.content_bytes),
-            )?;
-            sent += 1;
-        }
-        if let Some((generation, load, _)) = current
-            && generation != finished_generation
-            && oked >= load.count
-            && received - received_base >= load.count
-        {
-            finished_generation = generation;
-            pace = None;
-            done.send(std::mem::take(&mut latencies)).await?;
-        }
-    }
-}
-
-async fn bench_mosquitto(p: Params) -> Result<Figures> {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
-    let (server, port) = start_mosquitto(dir.path())?;
-    let pid = server.0.id();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = rss_bytes(pid)?;
-    let (ready_tx, mut ready_rx) = mpsc::channel(p.connections);
-    let (done_tx, mut done_rx) = mpsc::channel(p.connections);
-    let (phase_tx, phase_rx) = watch::channel(Phase::Wait);
-    let mut tasks = Vec::new();
-    for chunk_start in (0..p.connections).step_by(100) {
-        for me in chunk_start..(chunk_start + 100).min(p.connections) {
-            let client = mqtt_client(
-                port,
-                me,
-                p.connections,
-                ready_tx.clone(),
-                phase_rx.clone(),
-                done_tx.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = client.await {
-                    eprintln!("mqtt client {me}: {e:#}");
-                }
-            }));
-        }
-        for _ in chunk_start..(chunk_start + 100).min(p.connections) {
-            tokio::time::timeout(Duration::from_secs(30), ready_rx.recv())
-                .await
-                .context("mqtt clients did not subscribe in time")?;
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let after = rss_bytes(pid)?;
-    eprintln!(
-        "mosquitto: RSS {} KiB before, {} KiB with {} idle connections",
-        before / 1024,
-        after / 1024,
-        p.connections
-    );
-
-    let run = |generation: u32, load: Load| {
-        let epoch = Instant::now();
-        phase_tx.send_replace(Phase::Run(generation, load, epoch));
-        epoch
-    };
-    let load = Load {
-        count: p.messages,
-        window: p.window,
-        pace: None,
-        content_bytes: p.content_bytes,
-    };
-    let epoch = run(1, load);
-    let mut saturated = Vec::new();
-    for _ in 0..p.connections {
-        saturated.extend(
-            tokio::time::timeout(Duration::from_secs(300), done_rx.recv())
-                .await
-                .context("mqtt throughput phase timed out")?
-                .context("a client failed")?,
-        );
-    }
-    let elapsed = epoch.elapsed();
-    let total = p.connections * p.messages;
-    eprintln!(
-        "mosquitto: {total} messages in {:.2} s",
-        elapsed.as_secs_f64()
-    );
-
-    let per_conn_interval = Duration::from_secs_f64(p.connections as f64 / p.paced_rate as f64);
-    let paced_count = ((p.paced_secs as f64) / per_conn_interval.as_secs_f64()).max(1.0) as usize;
-    run(
-        2,
-        Load {
-            count: paced_count,
-            window: 1,
-            pace: Some(per_conn_interval),
-            content_bytes: p.content_bytes,
-        },
-    );
-    let mut paced = Vec::new();
-    for _ in 0..p.connections {
-        paced.extend(
-            tokio::time::timeout(Duration::from_secs(120), done_rx.recv())
-                .await
-                .context("mqtt paced phase timed out")?
-                .context("a client failed")?,
-        );
-    }
-    drop(phase_tx);
-    for task in tasks {
-        task.abort();
-    }
-    drop(server);
-    Ok(Figures {
-        idle_bytes_per_connection: after.saturating_sub(before) as f64 / p.connections as f64,
-        messages_per_sec: total as f64 / elapsed.as_secs_f64(),
-        saturated: percentiles(saturated),
-        paced_delivered: paced.len(),
-        paced: percentiles(paced),
+        server_cpu_us,
+        generator_cpu_us,
     })
 }

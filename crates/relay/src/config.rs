@@ -60,7 +60,8 @@ pub struct Limits {
     pub auth_timeout_secs: u64,
     /// WebSocket read buffer per connection, in bytes (tungstenite's default is 128 KiB).
     pub read_buffer_bytes: usize,
-    /// WebSocket write buffer per connection, in bytes.
+    /// WebSocket write buffer per connection, in bytes: frames queued between two flushes are
+    /// written together once this fills (0 writes every frame on its own system call).
     pub write_buffer_bytes: usize,
 }
 
@@ -81,7 +82,7 @@ impl Default for Limits {
             expiry_sweep_secs: 3600,
             auth_timeout_secs: 30,
             read_buffer_bytes: 4096,
-            write_buffer_bytes: 0,
+            write_buffer_bytes: 4 * 1024,
         }
     }
 }

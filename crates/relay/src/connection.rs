@@ -2,6 +2,8 @@
 //! bounded window of unacknowledged envelopes.
 
 mod delivery;
+mod outcomes;
+mod requests;
 pub(crate) mod transport;
 
 use std::net::IpAddr;
@@ -9,25 +11,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use missiva_proto::relay::{self, ErrorCode, server_frame::Body};
 use missiva_proto::{Message, error_frame, server_frame};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Limits;
-use crate::frame::{self, Request};
-use crate::handle::Handle;
-use crate::hub::{Hub, Inbox, Push};
-use crate::identity::{self, EnvelopeId, Identity, NONCE_LEN};
+use crate::frame;
+use crate::hub::{Hub, Inbox};
+use crate::identity::{self, Identity, NONCE_LEN};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimiter;
 use crate::relay::unix_ms;
-use crate::storage::{
-    Bundle, MailboxState, NewEnvelope, RegisterOutcome, Storage, StorageError, StoreOutcome,
-    StoredEnvelope, UploadOutcome,
-};
+use crate::storage::{Bundle, MailboxState, Storage, StorageError, StoredEnvelope};
 use delivery::Delivery;
 use transport::{Incoming, Transport};
 
@@ -133,6 +131,16 @@ struct Connection<T> {
     close: Option<(u16, &'static str)>,
 }
 
+/// Rounds of [`Connection::drain_ready`] before the connection writes what it has.
+const DRAIN_ROUNDS: usize = 64;
+
+/// Whether the peer went away while ready frames were drained.
+#[derive(PartialEq, Eq)]
+enum Drained {
+    Open,
+    Closed,
+}
+
 /// How long a closing connection waits for the client's close frame.
 const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -204,7 +212,44 @@ impl<T: Transport> Connection<T> {
                     Some(Ok(incoming)) => self.on_incoming(incoming),
                 },
             }
+            if self.drain_ready(max_in_flight) == Drained::Closed {
+                return;
+            }
         }
+    }
+
+    /// Handles every storage outcome and incoming frame that is ready now, without waiting, so
+    /// that the replies of one group commit and the frames of one read go out in one write
+    /// instead of one system call (and one wake-up) each. Bounded, to stay fair to the pushes.
+    fn drain_ready(&mut self, max_in_flight: usize) -> Drained {
+        for _ in 0..DRAIN_ROUNDS {
+            let mut progressed = false;
+            while !self.pending.is_empty() {
+                match self.pending.next().now_or_never() {
+                    Some(Some(outcome)) => {
+                        self.on_outcome(outcome);
+                        progressed = true;
+                    }
+                    Some(None) | None => break,
+                }
+            }
+            if self.close.is_none() && self.pending.len() < max_in_flight {
+                match self.transport.recv().now_or_never() {
+                    Some(None | Some(Err(_)) | Some(Ok(Incoming::Close))) => {
+                        return Drained::Closed;
+                    }
+                    Some(Some(Ok(incoming))) => {
+                        self.on_incoming(incoming);
+                        progressed = true;
+                    }
+                    None => {}
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Drained::Open
     }
 
     async fn write_out(&mut self) -> Result<(), transport::TransportError> {
@@ -263,441 +308,6 @@ impl<T: Transport> Connection<T> {
             Auth::Yes(identity, _, _) => Some(*identity),
             _ => None,
         }
-    }
-
-    fn on_request(&mut self, request_id: u64, request: Request) {
-        if let Request::Ping = request {
-            return self.reply(request_id, Body::Pong(relay::Pong {}));
-        }
-        if let Request::Auth {
-            identity,
-            signature,
-        } = request
-        {
-            return self.on_auth(request_id, identity, &signature);
-        }
-        let Some(me) = self.identity() else {
-            return self.error(request_id, ErrorCode::Unauthenticated, "authenticate first");
-        };
-        let shared = self.shared.clone();
-        let storage = &shared.storage;
-        match request {
-            Request::Auth { .. } | Request::Ping => {}
-            Request::Send {
-                recipient,
-                id,
-                content,
-                ephemeral,
-            } => self.on_send(request_id, me, recipient, id, content, ephemeral),
-            Request::Ack(keys) => {
-                if let Auth::Yes(_, _, delivery) = &mut self.auth {
-                    delivery.acked(&keys);
-                }
-                let metrics = shared.metrics.clone();
-                let ack = storage.ack(me, keys);
-                self.spawn(async move {
-                    match ack.await {
-                        Ok(n) => {
-                            metrics
-                                .envelopes_acked
-                                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                            Outcome::Reply(server_frame(request_id, Body::Ok(relay::Ok {})))
-                        }
-                        Err(e) => internal(request_id, &e),
-                    }
-                });
-                self.refill();
-            }
-            Request::RegisterHandle(handle) => {
-                if !shared.handles_per_identity.allow(me) || !shared.handles_per_ip.allow(self.ip) {
-                    return self.error(
-                        request_id,
-                        ErrorCode::RateLimited,
-                        "too many registrations",
-                    );
-                }
-                let register = storage.register_handle(me, handle);
-                self.spawn(async move {
-                    match register.await {
-                        Ok(RegisterOutcome::Registered) => {
-                            Outcome::Reply(server_frame(request_id, Body::Ok(relay::Ok {})))
-                        }
-                        Ok(RegisterOutcome::Taken) => Outcome::Reply(error_frame(
-                            request_id,
-                            ErrorCode::HandleTaken,
-                            "handle registered to another identity",
-                        )),
-                        Err(e) => internal(request_id, &e),
-                    }
-                });
-            }
-            Request::LookupHandle(handle) => {
-                let lookup = storage.lookup_handle(handle.clone());
-                self.spawn(async move { found(request_id, handle, lookup.await) });
-            }
-            Request::UploadPrekeys { signed, one_time } => {
-                if one_time.len() > shared.limits.max_one_time_prekeys as usize {
-                    return self.error(
-                        request_id,
-                        ErrorCode::BadRequest,
-                        "too many one-time prekeys",
-                    );
-                }
-                let upload = storage.upload_prekeys(
-                    me,
-                    signed,
-                    one_time,
-                    shared.limits.max_one_time_prekeys,
-                );
-                self.spawn(async move {
-                    match upload.await {
-                        Ok(UploadOutcome::Stored { .. }) => {
-                            Outcome::Reply(server_frame(request_id, Body::Ok(relay::Ok {})))
-                        }
-                        Ok(UploadOutcome::TooMany) => Outcome::Reply(error_frame(
-                            request_id,
-                            ErrorCode::BadRequest,
-                            "too many one-time prekeys",
-                        )),
-                        Err(e) => internal(request_id, &e),
-                    }
-                });
-            }
-            Request::FetchBundle(owner) => {
-                if !shared.fetches_per_identity.allow(me) {
-                    return self.error(
-                        request_id,
-                        ErrorCode::RateLimited,
-                        "too many bundle fetches",
-                    );
-                }
-                let fetch = storage.fetch_bundle(owner);
-                self.spawn(async move {
-                    Outcome::Fetched {
-                        request_id,
-                        owner,
-                        bundle: fetch.await,
-                    }
-                });
-            }
-        }
-    }
-
-    fn spawn(&mut self, future: impl std::future::Future<Output = Outcome> + Send + 'static) {
-        self.pending.push(Box::pin(future));
-    }
-
-    fn on_auth(&mut self, request_id: u64, identity: Identity, signature: &[u8; 64]) {
-        if !matches!(self.auth, Auth::No) {
-            return self.error(request_id, ErrorCode::BadRequest, "already authenticated");
-        }
-        if !identity::verify_auth(&identity, &self.nonce, signature) {
-            tracing::debug!(identity = %identity.fingerprint(), "authentication failed");
-            self.error(
-                request_id,
-                ErrorCode::AuthFailed,
-                "bad identity or signature",
-            );
-            self.close = Some((CLOSE_POLICY, "authentication failed"));
-            return;
-        }
-        let max = self.shared.limits.max_connections_per_identity;
-        let Ok(inbox) = self.shared.hub.register(identity, max) else {
-            self.error(
-                request_id,
-                ErrorCode::TooManyConnections,
-                "too many connections",
-            );
-            self.close = Some((CLOSE_POLICY, "too many connections"));
-            return;
-        };
-        // Registered before reading the mailbox: an envelope stored after the read is pushed
-        // live, one stored before is in the backlog.
-        self.auth = Auth::Pending(identity, inbox);
-        let state = self
-            .shared
-            .storage
-            .mailbox_state(identity, self.shared.not_before_ms());
-        self.spawn(async move {
-            Outcome::Authenticated {
-                request_id,
-                state: state.await,
-            }
-        });
-    }
-
-    fn on_send(
-        &mut self,
-        request_id: u64,
-        sender: Identity,
-        recipient: Identity,
-        id: EnvelopeId,
-        content: Bytes,
-        ephemeral: bool,
-    ) {
-        let envelope = NewEnvelope {
-            recipient,
-            sender,
-            id,
-            content,
-            received_at_ms: unix_ms(),
-        };
-        if ephemeral {
-            let envelope = Arc::new(StoredEnvelope {
-                seq: Default::default(),
-                recipient,
-                sender,
-                id,
-                content: envelope.content,
-                received_at_ms: envelope.received_at_ms,
-            });
-            self.shared.hub.push(&recipient, &Push::Ephemeral(envelope));
-            return self.reply(request_id, Body::Ok(relay::Ok {}));
-        }
-        let metrics = self.shared.metrics.clone();
-        let store = self
-            .shared
-            .storage
-            .store_envelope(envelope, self.shared.limits.max_queue_per_recipient);
-        self.spawn(async move {
-            Outcome::Reply(match store.await {
-                Ok(StoreOutcome::Stored) => {
-                    metrics::inc(&metrics.envelopes_stored);
-                    server_frame(request_id, Body::Ok(relay::Ok {}))
-                }
-                Ok(StoreOutcome::Duplicate) => server_frame(request_id, Body::Ok(relay::Ok {})),
-                Ok(StoreOutcome::QueueFull) => error_frame(
-                    request_id,
-                    ErrorCode::QueueFull,
-                    "the recipient's mailbox is full",
-                ),
-                Err(e) => return internal(request_id, &e),
-            })
-        });
-    }
-
-    fn on_outcome(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Reply(frame) => self.send_frame(&frame),
-            Outcome::Authenticated { request_id, state } => {
-                self.on_authenticated(request_id, state)
-            }
-            Outcome::Refilled {
-                requested,
-                envelopes,
-            } => match envelopes {
-                Ok(envelopes) => {
-                    let mut frames = Vec::with_capacity(envelopes.len());
-                    let mut drained = false;
-                    if let Auth::Yes(_, _, delivery) = &mut self.auth {
-                        for envelope in delivery.refilled(requested, envelopes) {
-                            frames.push(deliver(&envelope));
-                        }
-                        drained = delivery.take_drained();
-                    }
-                    self.push_deliveries(frames);
-                    if drained {
-                        self.reply(0, Body::Drained(relay::Drained {}));
-                    }
-                    self.refill();
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "reading a mailbox failed");
-                    self.close = Some((CLOSE_GOING_AWAY, "internal error"));
-                }
-            },
-            Outcome::Fetched {
-                request_id,
-                owner,
-                bundle,
-            } => match bundle {
-                Ok(Some(bundle)) => {
-                    if bundle.one_time.is_some()
-                        && bundle.remaining < self.shared.limits.prekeys_low_threshold
-                    {
-                        self.shared
-                            .hub
-                            .push(&owner, &Push::PrekeysLow(bundle.remaining));
-                    }
-                    self.reply(request_id, Body::Bundle(bundle_frame(owner, bundle)));
-                }
-                Ok(None) => self.error(
-                    request_id,
-                    ErrorCode::NotFound,
-                    "no bundle for this identity",
-                ),
-                Err(e) => {
-                    let frame = internal(request_id, &e);
-                    self.on_outcome(frame);
-                }
-            },
-        }
-    }
-
-    fn on_authenticated(&mut self, request_id: u64, state: Result<MailboxState, StorageError>) {
-        let Auth::Pending(identity, inbox) = std::mem::replace(&mut self.auth, Auth::No) else {
-            return;
-        };
-        let state = match state {
-            Ok(state) => state,
-            Err(e) => {
-                self.shared.hub.unregister(&identity, &inbox);
-                let frame = internal(request_id, &e);
-                self.on_outcome(frame);
-                self.close = Some((CLOSE_GOING_AWAY, "internal error"));
-                return;
-            }
-        };
-        metrics::inc(&self.shared.metrics.authenticated);
-        tracing::debug!(identity = %identity.fingerprint(), queued = state.queued, "authenticated");
-        self.reply(
-            request_id,
-            Body::AuthOk(relay::AuthOk {
-                queued: state.queued,
-                one_time_prekeys: state.one_time_prekeys,
-            }),
-        );
-        if state.one_time_prekeys < self.shared.limits.prekeys_low_threshold {
-            self.reply(
-                0,
-                Body::PrekeysLow(relay::PrekeysLow {
-                    remaining: state.one_time_prekeys,
-                }),
-            );
-        }
-        let mut delivery = Delivery::new(&state, self.shared.limits.delivery_window);
-        let drained = delivery.take_drained();
-        self.auth = Auth::Yes(identity, inbox, delivery);
-        if drained {
-            self.reply(0, Body::Drained(relay::Drained {}));
-        }
-        self.refill();
-    }
-
-    /// Reads more of the mailbox if the window has room and pushes were missed.
-    fn refill(&mut self) {
-        let Auth::Yes(identity, _, delivery) = &mut self.auth else {
-            return;
-        };
-        let Some((after, limit)) = delivery.start_refill() else {
-            return;
-        };
-        let read =
-            self.shared
-                .storage
-                .pending(*identity, after, limit, self.shared.not_before_ms());
-        self.spawn(async move {
-            Outcome::Refilled {
-                requested: limit,
-                envelopes: read.await,
-            }
-        });
-    }
-
-    fn take_inbox(&mut self) {
-        let Auth::Yes(_, inbox, delivery) = &mut self.auth else {
-            return;
-        };
-        let (pushes, overflowed) = inbox.take();
-        if pushes.is_empty() && !overflowed {
-            return;
-        }
-        if overflowed {
-            delivery.missed();
-        }
-        let mut frames = Vec::new();
-        let mut ephemeral = Vec::new();
-        let mut low = None;
-        for push in pushes {
-            match push {
-                Push::Stored(envelope) => {
-                    if delivery.live(&envelope) {
-                        frames.push(deliver(&envelope));
-                    }
-                }
-                Push::Ephemeral(envelope) => ephemeral.push(deliver(&envelope)),
-                Push::PrekeysLow(remaining) => low = Some(remaining),
-            }
-        }
-        self.push_deliveries(frames);
-        for frame in ephemeral {
-            metrics::inc(&self.shared.metrics.ephemeral_delivered);
-            self.send_frame(&frame);
-        }
-        if let Some(remaining) = low {
-            self.reply(0, Body::PrekeysLow(relay::PrekeysLow { remaining }));
-        }
-        self.refill();
-    }
-
-    fn push_deliveries(&mut self, frames: Vec<relay::ServerFrame>) {
-        self.shared
-            .metrics
-            .envelopes_delivered
-            .fetch_add(frames.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        for frame in frames {
-            self.send_frame(&frame);
-        }
-    }
-}
-
-fn internal(request_id: u64, e: &StorageError) -> Outcome {
-    tracing::error!(error = %e, "storage operation failed");
-    Outcome::Reply(error_frame(
-        request_id,
-        ErrorCode::Internal,
-        "internal error",
-    ))
-}
-
-fn found(
-    request_id: u64,
-    handle: Handle,
-    lookup: Result<Option<Identity>, StorageError>,
-) -> Outcome {
-    match lookup {
-        Ok(Some(identity)) => Outcome::Reply(server_frame(
-            request_id,
-            Body::HandleFound(relay::HandleFound {
-                handle: handle.as_str().to_owned(),
-                identity: identity.as_bytes().to_vec(),
-            }),
-        )),
-        Ok(None) => Outcome::Reply(error_frame(
-            request_id,
-            ErrorCode::NotFound,
-            "no such handle",
-        )),
-        Err(e) => internal(request_id, &e),
-    }
-}
-
-fn deliver(envelope: &StoredEnvelope) -> relay::ServerFrame {
-    server_frame(
-        0,
-        Body::Deliver(relay::Deliver {
-            envelope: Some(relay::Envelope {
-                id: envelope.id.as_bytes().to_vec(),
-                sender: envelope.sender.as_bytes().to_vec(),
-                content: envelope.content.to_vec(),
-                received_at_ms: envelope.received_at_ms,
-            }),
-        }),
-    )
-}
-
-fn bundle_frame(owner: Identity, bundle: Bundle) -> relay::Bundle {
-    relay::Bundle {
-        identity: owner.as_bytes().to_vec(),
-        signed_prekey: Some(relay::SignedPrekey {
-            id: bundle.signed.id,
-            public_key: bundle.signed.public_key.to_vec(),
-            signature: bundle.signed.signature.to_vec(),
-        }),
-        one_time_prekey: bundle.one_time.map(|k| relay::OneTimePrekey {
-            id: k.id,
-            public_key: k.public_key.to_vec(),
-        }),
     }
 }
 

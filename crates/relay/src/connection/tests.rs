@@ -2,6 +2,7 @@
 //! `tokio::io::duplex`, `serve` on the other.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::{SinkExt, StreamExt};
 use missiva_crypto::identity::IdentityKeyPair;
@@ -14,8 +15,34 @@ use tokio_tungstenite::tungstenite::{Message as Ws, protocol::Role};
 use super::*;
 use crate::storage::SqliteStorage;
 
+/// The server's transport, counting its flushes (one flush = one write to the socket).
+struct Counted {
+    inner: WebSocketStream<DuplexStream>,
+    flushes: Arc<AtomicUsize>,
+}
+
+impl Transport for Counted {
+    async fn recv(&mut self) -> Option<Result<Incoming, transport::TransportError>> {
+        self.inner.recv().await
+    }
+
+    async fn feed(&mut self, frame: Bytes) -> Result<(), transport::TransportError> {
+        Transport::feed(&mut self.inner, frame).await
+    }
+
+    async fn flush(&mut self) -> Result<(), transport::TransportError> {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        Transport::flush(&mut self.inner).await
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        Transport::close(&mut self.inner, code, reason).await;
+    }
+}
+
 struct Pipe {
     ws: WebSocketStream<DuplexStream>,
+    flushes: Arc<AtomicUsize>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -27,7 +54,11 @@ async fn pipe(limits: Limits) -> Pipe {
     let storage = SqliteStorage::open(&dir.path().join("r.db"), hub.clone()).unwrap();
     let shared = Arc::new(Shared::new(Arc::new(storage), hub, limits));
     let (client, server) = tokio::io::duplex(64 * 1024);
-    let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+    let flushes = Arc::new(AtomicUsize::new(0));
+    let server = Counted {
+        inner: WebSocketStream::from_raw_socket(server, Role::Server, None).await,
+        flushes: flushes.clone(),
+    };
     let ws = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(
@@ -38,6 +69,7 @@ async fn pipe(limits: Limits) -> Pipe {
     ));
     Pipe {
         ws,
+        flushes,
         shutdown,
         task,
         _dir: dir,
@@ -142,6 +174,27 @@ async fn garbage_then_ping_before_auth() {
     let pong = pipe.recv().await;
     assert_eq!(pong.request_id, 3);
     assert!(matches!(pong.body, Some(Body::Pong(_))));
+}
+
+#[tokio::test]
+async fn requests_that_arrive_together_are_answered_in_one_write() {
+    let mut pipe = pipe(Limits::default()).await;
+    pipe.challenge().await;
+    let before = pipe.flushes.load(Ordering::SeqCst);
+    for request_id in 1..=32 {
+        let ping = client_frame(request_id, C::Ping(relay::Ping {}));
+        SinkExt::feed(&mut pipe.ws, Ws::Binary(ping.encode_to_vec().into()))
+            .await
+            .unwrap();
+    }
+    SinkExt::flush(&mut pipe.ws).await.unwrap();
+    for request_id in 1..=32 {
+        let pong = pipe.recv().await;
+        assert_eq!(pong.request_id, request_id, "answered in order");
+        assert!(matches!(pong.body, Some(Body::Pong(_))));
+    }
+    let writes = pipe.flushes.load(Ordering::SeqCst) - before;
+    assert!(writes <= 2, "32 pongs took {writes} writes");
 }
 
 #[tokio::test]

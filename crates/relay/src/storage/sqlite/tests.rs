@@ -1,5 +1,7 @@
 use std::sync::Mutex;
 
+use bytes::Bytes;
+
 use super::*;
 
 #[derive(Default)]
@@ -143,6 +145,8 @@ async fn a_closed_storage_refuses_work_and_a_reopened_one_has_the_data() {
     ));
     let reopened = SqliteStorage::open(&path, Arc::new(Recorder::default())).unwrap();
     assert_eq!(reopened.queued_total(), 1);
+    // The relay holds the database exclusively while it runs.
+    reopened.close().await.unwrap();
     let version: i64 = Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))

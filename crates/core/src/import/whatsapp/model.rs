@@ -1,0 +1,217 @@
+//! The types the import stages pass to each other. Every field is plain data: the parser fills
+//! them, the report counts them, `apply` stores them.
+
+use serde::Serialize;
+use time::PrimitiveDateTime;
+
+/// Which app wrote the export (`whatsapp-format.md` §0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// `DATE, TIME - Author: text`
+    Android,
+    /// `[DATE, TIME] Author: text`
+    Ios,
+    /// `DATE, TIME: Author: text` (iPhone exports of 2015–2017)
+    IosLegacy,
+    /// `[M/D/YY, h:mm:ss AM] Author: text` (WhatsApp Web/Desktop, 2025–26)
+    Web,
+}
+
+impl Family {
+    /// The name used in reports and the CLI's JSON (`android`, `ios`, `ios-legacy`, `web`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Android => "android",
+            Self::Ios => "ios",
+            Self::IosLegacy => "ios-legacy",
+            Self::Web => "web",
+        }
+    }
+}
+
+/// The order of the three date fields, decided once per file (§2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateOrder {
+    DayMonthYear,
+    MonthDayYear,
+    YearMonthDay,
+}
+
+impl DateOrder {
+    /// `dmy`, `mdy` or `ymd`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DayMonthYear => "dmy",
+            Self::MonthDayYear => "mdy",
+            Self::YearMonthDay => "ymd",
+        }
+    }
+}
+
+/// How the date order was decided, strongest first (§2.2). Anything from `Ordering` down is a
+/// guess the UI shows with the override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateOrderBasis {
+    /// Given by the user.
+    Override,
+    /// Fixed by the family (WhatsApp Web is always M/D/YY) or a year-first date.
+    Format,
+    /// A field greater than 12 was seen.
+    FieldAbove12,
+    /// The reading with fewer backward jumps between consecutive messages.
+    Ordering,
+    /// The field that changes more often is the day.
+    ChangeFrequency,
+    /// Locale hints (US 12 h, dotted dates…).
+    LocaleHint,
+    /// Nothing decided it: day-first, as other parsers do.
+    Default,
+}
+
+/// What [`super::detect`] decided about a file, before parsing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detection {
+    pub family: Family,
+    pub date_order: DateOrder,
+    pub date_order_basis: DateOrderBasis,
+    /// Days above 12 appear in both the first and the second field (two exports joined):
+    /// the report warns about it.
+    pub date_order_inconsistent: bool,
+    /// 12-hour clock with AM/PM markers.
+    pub hour12: bool,
+    /// Records end with CRLF and bare LF is a line break inside a body (iOS, §3.1).
+    pub crlf_records: bool,
+    /// Header lines that matched the chosen family during detection.
+    pub header_lines: u64,
+}
+
+/// One message or event of the export, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// 1-based number of the physical line the entry starts on.
+    pub line: u64,
+    /// The exporting device's wall-clock time; exports carry no time zone.
+    #[serde(with = "local_rfc3339")]
+    pub timestamp: PrimitiveDateTime,
+    /// The author as written (invisible marks stripped, `~` push-name prefix removed, phone
+    /// numbers with normal spaces). `None` for authorless system events.
+    pub author: Option<String>,
+    /// The text: the message body with its continuation lines (blank lines kept), a media
+    /// caption, or the system event's text. Markers the kind already says (`<Media omitted>`,
+    /// `(file attached)`, ` <This message was edited>`, `POLL:` lines…) are removed.
+    pub body: String,
+    pub kind: EntryKind,
+    /// The media file name the entry refers to (`IMG-20220323-WA0002.jpg`,
+    /// `00000042-PHOTO-2021-02-14-09-05-12.jpg`), as written.
+    pub attachment: Option<String>,
+    /// The message carried WhatsApp's "this message was edited" marker.
+    pub edited: bool,
+}
+
+/// What an entry is. `Text` with an empty body is a message that had no content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EntryKind {
+    Text,
+    /// A system event (joined, left, added, subject changed, security code changed, end-to-end
+    /// encryption notice…), with or without an author (iOS attributes some, §3.3).
+    System { event: SystemEvent },
+    /// A media item: with `attachment` when the file is (said to be) in the export, without when
+    /// the export left it out (`<Media omitted>`, `image omitted`).
+    Media { media: MediaKind, omitted: bool },
+    /// "This message was deleted" and its variants.
+    Deleted,
+    /// A body that is literally `null` (view-once media on Android) or a view-once notice.
+    ViewOnce,
+    /// "Waiting for this message" (could not be decrypted on the exporting phone).
+    Waiting,
+    Location { latitude: Option<String>, longitude: Option<String>, url: Option<String> },
+    LiveLocation,
+    /// A contact card (`Name.vcf (file attached)`, `Contact card omitted`, `Contact: NAME`).
+    Contact { name: Option<String> },
+    Poll(Poll),
+    /// A missed or finished call line.
+    Call,
+}
+
+/// The system events the report distinguishes; everything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemEvent {
+    Encryption,
+    Created,
+    Added,
+    Removed,
+    Joined,
+    Left,
+    SubjectChanged,
+    IconChanged,
+    DescriptionChanged,
+    SecurityCodeChanged,
+    NumberChanged,
+    Admin,
+    SettingsChanged,
+    DisappearingMessages,
+    Business,
+    Other,
+}
+
+/// The kind of a media item, from its placeholder or its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    VoiceNote,
+    VideoNote,
+    Sticker,
+    Gif,
+    Document,
+    /// `<Media omitted>` says nothing more.
+    Unknown,
+}
+
+/// A poll as exported: the question and each option with its vote count when the export gives
+/// one (mobile exports do, WhatsApp Web's do not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Poll {
+    pub question: String,
+    pub options: Vec<PollOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PollOption {
+    pub text: String,
+    pub votes: Option<u32>,
+}
+
+/// A physical line the parser could not place: text before the first header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unparsed {
+    pub line: u64,
+    pub text: String,
+}
+
+/// What the parser yields, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Entry(Entry),
+    Unparsed(Unparsed),
+}
+
+/// Local timestamps as RFC 3339 without an offset (`2021-02-14T09:05:00`).
+mod local_rfc3339 {
+    use serde::Serializer;
+    use time::PrimitiveDateTime;
+    use time::macros::format_description;
+
+    pub fn serialize<S: Serializer>(value: &PrimitiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        let text = value.format(format).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
