@@ -146,6 +146,10 @@ pub enum FailPoint {
     /// After the ack, before the sender's claimed handle is looked up (a no-op for an envelope
     /// without one): the connection drops as if the relay became unreachable.
     BeforeLookup,
+    /// On the send side, not the next incoming envelope: when the relay has stored one of
+    /// several envelopes in flight, before it is marked sent, the connection drops with the
+    /// others unanswered.
+    AfterSendOk,
 }
 
 pub(crate) enum Command {
@@ -158,7 +162,7 @@ pub(crate) enum Command {
     },
     /// Tell `contact` we are (not) typing; dropped when offline.
     Typing { contact: ContactId, typing: bool },
-    /// Fail the next envelope at this point.
+    /// Fail the next envelope (or, for [`FailPoint::AfterSendOk`], send) at this point.
     Fault(FailPoint),
 }
 
@@ -304,7 +308,8 @@ impl Account {
         }
     }
 
-    /// Makes the next incoming envelope fail at `point`, as a crash there would. For tests.
+    /// Makes the next incoming envelope (or outgoing burst) fail at `point`, as a crash there
+    /// would. For tests.
     #[doc(hidden)]
     pub async fn inject_fault(&self, point: FailPoint) -> Result<(), SyncError> {
         let link = self.sync_link().ok_or(SyncError::Offline)?;
@@ -364,12 +369,15 @@ impl Account {
         let (_keep, mut rx) = mpsc::channel(1);
         let mut driver = Driver::new(self, conn, true);
         let finished = tokio::time::timeout_at(deadline, driver.run(&mut rx)).await;
+        // Cut short by the timeout: the rows the relay already stored are still marked sent.
+        let flushed = driver.flush_sent().await;
         driver.release_all();
         let mut summary = std::mem::take(&mut driver.summary);
         match finished {
             Ok(result) => result?,
             Err(_) => summary.timed_out = true,
         }
+        flushed?;
         driver.conn.close().await;
         summary.pending = self.db(outbox::pending_messages).await?;
         Ok(summary)

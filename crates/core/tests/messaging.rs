@@ -11,9 +11,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestRelay, eventually};
+use common::{BURST_PATIENCE, Client, TestRelay, conversation, eventually, eventually_within};
 use missiva_core::accounts::{AccountSetup, Accounts};
 use missiva_core::events::EventKind;
+use missiva_core::ids::{ChatId, MessageId};
 use missiva_core::messages::MessageState;
 use missiva_core::sync::{ConnectionState, FailPoint};
 
@@ -623,4 +624,234 @@ async fn a_message_to_someone_without_keys_on_the_relay_fails_visibly() {
         (!chats.is_empty()).then_some(())
     })
     .await;
+}
+
+/// Waits until every message in `sent` is at least `delivered` on the sender's side (which
+/// it reaches only through `sent`, after the relay's Ok).
+async fn all_delivered(client: &Client, sent: &[MessageId]) {
+    eventually_within(BURST_PATIENCE, "every message is delivered", || async {
+        for id in sent {
+            let state = client.account.message(*id).await.unwrap().state;
+            if !matches!(state, MessageState::Delivered | MessageState::Read) {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+}
+
+/// Anna's chats with each of `handles`, each registered on `relay`.
+async fn contacts_of(relay: &TestRelay, anna: &Client, handles: &[&str]) -> Vec<(Client, ChatId)> {
+    let mut out = Vec::new();
+    for handle in handles {
+        let peer = Client::new(relay, handle).await;
+        let contact = anna.account.add_contact(handle).await.unwrap();
+        let chat = anna.account.chat_for_contact(contact.id).await.unwrap();
+        out.push((peer, chat));
+    }
+    out
+}
+
+/// Sends `per_peer` messages to each chat of `peers`, interleaved; returns the ids and texts.
+async fn interleaved_burst(
+    anna: &Client,
+    peers: &[(Client, ChatId)],
+    per_peer: usize,
+) -> (Vec<MessageId>, Vec<Vec<String>>) {
+    let mut ids = Vec::new();
+    let mut texts = vec![Vec::new(); peers.len()];
+    for i in 0..per_peer {
+        for (p, (_, chat)) in peers.iter().enumerate() {
+            let text = format!("to {p} #{i:03}");
+            ids.push(anna.account.send(*chat, &text).await.unwrap().id);
+            texts[p].push(text);
+        }
+    }
+    (ids, texts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_five_hundred_arrives_once_in_order_and_every_message_is_delivered() {
+    let relay = TestRelay::start().await;
+    let anna = Client::new(&relay, "anna").await;
+    let bea = Client::new(&relay, "bea").await;
+    let contact = anna.account.add_contact("bea").await.unwrap();
+    let chat = anna.account.chat_for_contact(contact.id).await.unwrap();
+
+    let mut sent = Vec::new();
+    let mut texts = Vec::new();
+    for i in 0..500 {
+        let text = format!("burst #{i:03}");
+        sent.push(anna.account.send(chat, &text).await.unwrap().id);
+        texts.push(text);
+    }
+    assert_eq!(conversation(&bea, 500).await, texts, "once each, in order");
+    all_delivered(&anna, &sent).await;
+    let page = anna.account.messages(chat, None, 1000).await.unwrap();
+    let ids: Vec<_> = page.iter().map(|m| m.id).collect();
+    assert_eq!(ids, sent, "the sender's side is unchanged too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_to_several_contacts_keeps_each_conversation_in_order_across_a_dropped_connection()
+{
+    let relay = TestRelay::start().await;
+    let anna = Client::new(&relay, "anna").await;
+    let peers = contacts_of(&relay, &anna, &["bea", "carl", "dora", "eva"]).await;
+    let mut events = anna.accounts.events().subscribe();
+    let anna_id = anna.account.id();
+    let offline = EventKind::ConnectionChanged {
+        state: ConnectionState::Offline,
+    };
+    // Drained as they come: the burst's own events would overflow a receiver left alone.
+    let dropped = tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            if e.account == Some(anna_id) && e.kind == offline {
+                return;
+            }
+        }
+    });
+    // The connection drops once the relay stored one envelope while others await its answer:
+    // those are sent again, with the same ids, on the next connection.
+    anna.account
+        .inject_fault(FailPoint::AfterSendOk)
+        .await
+        .unwrap();
+
+    let (sent, texts) = interleaved_burst(&anna, &peers, 60).await;
+    for ((peer, _), expected) in peers.iter().zip(&texts) {
+        assert_eq!(
+            &conversation(peer, 60).await,
+            expected,
+            "once each, in order"
+        );
+    }
+    all_delivered(&anna, &sent).await;
+    tokio::time::timeout(common::PATIENCE, dropped)
+        .await
+        .expect("the fault dropped anna's connection mid-burst")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_task_aborted_mid_burst_resends_after_a_restart_without_loss_or_duplicates() {
+    let relay = TestRelay::start().await;
+    let anna = Client::new(&relay, "anna").await;
+    let peers = contacts_of(&relay, &anna, &["bea", "carl", "dora", "eva"]).await;
+
+    let (sent, texts) = interleaved_burst(&anna, &peers, 75).await;
+    // Abort once part of the burst went out, the rest still queued or in flight.
+    let went = eventually("part of the burst is sent", || async {
+        let mut went = 0;
+        for id in &sent {
+            if anna.account.message(*id).await.unwrap().state != MessageState::Pending {
+                went += 1;
+            }
+        }
+        (went >= 8).then_some(went)
+    })
+    .await;
+    assert!(went < sent.len(), "aborted mid-burst ({went} already out)");
+    let anna = anna.restart();
+
+    for ((peer, _), expected) in peers.iter().zip(&texts) {
+        assert_eq!(
+            &conversation(peer, 75).await,
+            expected,
+            "once each, in order"
+        );
+    }
+    all_delivered(&anna, &sent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_written_offline_goes_out_in_order_once_online() {
+    let relay = TestRelay::start().await;
+    let anna = Client::new(&relay, "anna").await;
+    let peers = contacts_of(&relay, &anna, &["bea", "carl"]).await;
+    // Sessions first, so that the whole backlog is ready to go the moment anna reconnects.
+    for (_, chat) in &peers {
+        anna.account.send(*chat, "hello").await.unwrap();
+    }
+    for (peer, _) in &peers {
+        conversation(peer, 1).await;
+    }
+    let url = relay.url.clone();
+    let relay = relay.stop().await;
+    eventually("anna notices", || async {
+        (anna.account.connection_state() != ConnectionState::Online).then_some(())
+    })
+    .await;
+
+    let (mut sent, mut texts) = interleaved_burst(&anna, &peers, 200).await;
+    let _relay = relay.restart_at(&url).await;
+    // A new message makes anna retry at once rather than at the end of her backoff.
+    let (_, first_chat) = &peers[0];
+    sent.push(anna.account.send(*first_chat, "back").await.unwrap().id);
+    texts[0].push("back".to_owned());
+    for ((peer, _), expected) in peers.iter().zip(&texts) {
+        let got = conversation(peer, expected.len() + 1).await;
+        assert_eq!(got.first().map(String::as_str), Some("hello"));
+        assert_eq!(&got[1..], expected, "once each, in order");
+    }
+    all_delivered(&anna, &sent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailbox_holds_back_only_its_recipient_and_is_retried_in_order() {
+    let limits = missiva_relay::Limits {
+        max_queue_per_recipient: 5,
+        ..missiva_relay::Limits::default()
+    };
+    let relay = TestRelay::start_with(limits).await;
+    let anna = Client::new(&relay, "anna").await;
+    let mut peers = contacts_of(&relay, &anna, &["bea", "carl"]).await;
+    let (carl, carl_chat) = peers.pop().unwrap();
+    let (bea, bea_chat) = peers.pop().unwrap();
+    // Bea is away: her mailbox fills after five envelopes.
+    let bea = bea.stop();
+
+    let mut to_bea = Vec::new();
+    for i in 0..8 {
+        to_bea.push(
+            anna.account
+                .send(bea_chat, &format!("bea {i}"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut to_carl = Vec::new();
+    for i in 0..3 {
+        to_carl.push(
+            anna.account
+                .send(carl_chat, &format!("carl {i}"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    // Carl's messages are not held up behind Bea's refused ones.
+    assert_eq!(conversation(&carl, 3).await, ["carl 0", "carl 1", "carl 2"]);
+    all_delivered(&anna, &to_carl).await;
+    eventually("bea's mailbox is full", || async {
+        let mut sent = 0;
+        for id in &to_bea {
+            sent +=
+                usize::from(anna.account.message(*id).await.unwrap().state == MessageState::Sent);
+        }
+        (sent == 5).then_some(())
+    })
+    .await;
+    for id in &to_bea[5..] {
+        let state = anna.account.message(*id).await.unwrap().state;
+        assert_eq!(state, MessageState::Pending, "refused for now, not failed");
+    }
+
+    // Bea comes back and empties her mailbox: the rest follow, in order.
+    let bea = bea.start();
+    let expected: Vec<_> = (0..8).map(|i| format!("bea {i}")).collect();
+    assert_eq!(conversation(&bea, 8).await, expected);
+    all_delivered(&anna, &to_bea).await;
 }

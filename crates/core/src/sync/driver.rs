@@ -1,17 +1,19 @@
-//! One authenticated connection, driven until it drops: the outbox is sent one envelope at a
-//! time (per-sender order), envelopes are stored then acknowledged, requests of the account's
-//! API are routed to their replies, prekeys are topped up and rotated. The handle a sender known
-//! only by key claims is checked with the relay after the envelope is stored and acknowledged.
+//! One authenticated connection, driven until it drops: the outbox is sent through a window of
+//! envelopes awaiting the relay's answer (see [`outbox::window`]; per-recipient order kept),
+//! envelopes are stored then acknowledged, requests of the account's API are routed to their
+//! replies, prekeys are topped up and rotated. The handle a sender known only by key claims is
+//! checked with the relay after the envelope is stored and acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
 
+use futures_util::FutureExt as _;
 use missiva_proto::relay::{self, client_frame, server_frame};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::{
     Command, ConnectionError, DEAD_AFTER, FailPoint, KEEPALIVE, PREKEYS_LOW, ROTATION_CHECK,
-    RelayConnection, SyncError, SyncSummary, backoff, inbox, outbox,
+    RelayConnection, SyncError, SyncSummary, inbox, outbox,
 };
 use crate::account::Account;
 use crate::contacts::claims::{self, Claim};
@@ -19,6 +21,7 @@ use crate::events::EventKind;
 use crate::identity;
 use crate::ids::{ChatId, ContactId};
 use crate::prekeys::{self, PendingUpload};
+use outbox::window::{MAX_IN_FLIGHT, Window};
 
 /// What a request in flight was for.
 enum Pending {
@@ -36,10 +39,14 @@ pub(crate) struct Driver<'a> {
     pub(crate) conn: RelayConnection,
     once: bool,
     pending: HashMap<u64, Pending>,
-    outbox_busy: bool,
+    /// The outbox rows this connection sends and awaits.
+    window: Window,
+    /// The outbox has rows this connection has not loaded yet.
     outbox_dirty: bool,
-    outbox_retry_at: Option<Instant>,
-    outbox_failures: u32,
+    /// The relay answered a send since the outbox was last loaded.
+    answered: bool,
+    /// Rows the relay stored, to remove and mark sent in one transaction.
+    acked: Vec<i64>,
     drained: bool,
     fault: Option<FailPoint>,
     last_frame: Instant,
@@ -56,10 +63,10 @@ impl<'a> Driver<'a> {
             conn,
             once,
             pending: HashMap::new(),
-            outbox_busy: false,
+            window: Window::default(),
             outbox_dirty: true,
-            outbox_retry_at: None,
-            outbox_failures: 0,
+            answered: false,
+            acked: Vec::new(),
             drained: false,
             fault: None,
             last_frame: Instant::now(),
@@ -69,15 +76,21 @@ impl<'a> Driver<'a> {
     }
 
     fn idle(&self) -> bool {
-        self.drained && !self.outbox_dirty && !self.outbox_busy && self.pending.is_empty()
+        self.drained
+            && !self.outbox_dirty
+            && self.window.is_empty()
+            && self.acked.is_empty()
+            && self.pending.is_empty()
     }
 
     /// Drives the connection until it drops, the account's handle is dropped, or (`once`) it
-    /// is idle. Events still held back are emitted on the way out.
+    /// is idle. Rows the relay stored are marked sent and events still held back are emitted
+    /// on the way out.
     pub(crate) async fn run(&mut self, rx: &mut mpsc::Receiver<Command>) -> Result<(), SyncError> {
         let result = self.drive(rx).await;
+        let flushed = self.flush_sent().await;
         self.release_all();
-        result
+        result.and(flushed)
     }
 
     async fn drive(&mut self, rx: &mut mpsc::Receiver<Command>) -> Result<(), SyncError> {
@@ -99,7 +112,7 @@ impl<'a> Driver<'a> {
             if self.once && self.idle() {
                 return Ok(());
             }
-            let retry_at = self.outbox_retry_at;
+            let retry_at = self.window.next_wake();
             let retry = async move {
                 match retry_at {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -111,6 +124,15 @@ impl<'a> Driver<'a> {
                     let frame = frame?.ok_or(ConnectionError::Closed)?;
                     self.last_frame = Instant::now();
                     self.on_frame(frame).await?;
+                    // The relay answers a group commit at once: take the replies already here,
+                    // so that their rows are marked sent in one transaction.
+                    for _ in 0..MAX_IN_FLIGHT {
+                        let Some(frame) = self.conn.recv().now_or_never() else {
+                            break;
+                        };
+                        let frame = frame?.ok_or(ConnectionError::Closed)?;
+                        self.on_frame(frame).await?;
+                    }
                 }
                 cmd = rx.recv() => match cmd {
                     None => return Ok(()),
@@ -125,9 +147,8 @@ impl<'a> Driver<'a> {
                         self.pending.insert(id, Pending::Ignore);
                     }
                 }
-                () = retry => {
-                    self.outbox_retry_at = None;
-                }
+                // A contact's pause is over: the next pump lifts it.
+                () = retry => {}
                 _ = rotation.tick() => self.upload_prekeys(false).await?,
             }
         }
@@ -214,7 +235,13 @@ impl<'a> Driver<'a> {
     }
 
     async fn on_envelope(&mut self, envelope: relay::Envelope) -> Result<(), SyncError> {
-        let fault = self.fault.take();
+        let fault = match self.fault {
+            Some(FailPoint::AfterSendOk) => None,
+            other => {
+                self.fault = None;
+                other
+            }
+        };
         let ack = relay::AckedEnvelope {
             sender: envelope.sender.clone(),
             id: envelope.id.clone(),
@@ -352,20 +379,25 @@ impl<'a> Driver<'a> {
                 _ => {}
             },
             Pending::Outbox { row } => {
-                self.outbox_busy = false;
+                self.answered = true;
                 match body {
                     server_frame::Body::Ok(_) => {
-                        self.outbox_failures = 0;
+                        self.window.done(row);
+                        if self.fault == Some(FailPoint::AfterSendOk) && self.window.in_flight() > 0
+                        {
+                            // As a crash before the commit: stored rows not marked sent either.
+                            self.fault = None;
+                            self.acked.clear();
+                            return Err(SyncError::InjectedFault);
+                        }
+                        self.acked.push(row);
                         self.summary.sent = self.summary.sent.saturating_add(1);
-                        let chat = self.account.db(move |s| outbox::sent(s, row)).await?;
-                        self.changed(chat);
                     }
                     server_frame::Body::Error(e) => self.send_refused(row, &e).await?,
                     _ => self.send_refused(row, &relay::Error::default()).await?,
                 }
             }
             Pending::Bundle { contact } => {
-                self.outbox_busy = false;
                 let result = match body {
                     server_frame::Body::Bundle(b) => {
                         self.account
@@ -375,22 +407,22 @@ impl<'a> Driver<'a> {
                     server_frame::Body::Error(e) => Err(SyncError::relay(&e)),
                     _ => Err(SyncError::UnexpectedReply),
                 };
-                if let Err(e) = result {
-                    if matches!(e, SyncError::Store(_)) {
-                        return Err(e);
-                    }
-                    if transient(&e) {
-                        self.retry_later();
-                        return Ok(());
-                    }
-                    tracing::warn!(contact = %contact, error = %e, "cannot start a session");
-                    let reason = e.to_string();
-                    let chats = self
-                        .account
-                        .db(move |s| outbox::fail_contact(s, contact, &reason))
-                        .await?;
-                    for chat in chats {
-                        self.changed(Some(chat));
+                match result {
+                    Ok(()) => self.window.release(contact),
+                    Err(e @ SyncError::Store(_)) => return Err(e),
+                    Err(e) if transient(&e) => self.window.retry_later(contact, Instant::now()),
+                    Err(e) => {
+                        tracing::warn!(contact = %contact, error = %e, "cannot start a session");
+                        let reason = e.to_string();
+                        let chats = self
+                            .account
+                            .db(move |s| outbox::fail_contact(s, contact, &reason))
+                            .await?;
+                        // Its rows that were encrypted may still go; the others are gone.
+                        self.window.release(contact);
+                        for chat in chats {
+                            self.changed(Some(chat));
+                        }
                     }
                 }
             }
@@ -411,10 +443,12 @@ impl<'a> Driver<'a> {
                 | C::Unauthenticated
         );
         if transient {
-            self.retry_later();
+            // This contact's rows wait (in order); the others go on.
+            self.window.refused(row, Instant::now());
             self.account.db(move |s| outbox::attempted(s, row)).await?;
             return Ok(());
         }
+        self.window.done(row);
         let reason = format!("the relay refused the message: {}", code.as_str_name());
         let chat = self
             .account
@@ -424,12 +458,6 @@ impl<'a> Driver<'a> {
         Ok(())
     }
 
-    /// Pauses the outbox with a growing, jittered delay.
-    fn retry_later(&mut self) {
-        self.outbox_failures = self.outbox_failures.saturating_add(1);
-        self.outbox_retry_at = Some(Instant::now() + backoff(self.outbox_failures));
-    }
-
     fn changed(&self, chat: Option<ChatId>) {
         if let Some(chat) = chat {
             self.account.emit(EventKind::MessagesChanged { chat });
@@ -437,38 +465,100 @@ impl<'a> Driver<'a> {
         }
     }
 
+    /// Marks the rows the relay stored sent, loads new outbox rows, and sends what the window
+    /// has room for.
     async fn pump_outbox(&mut self) -> Result<(), SyncError> {
-        while !self.outbox_busy && self.outbox_dirty && self.outbox_retry_at.is_none() {
-            match self.account.db(outbox::next).await? {
-                outbox::Next::Empty => self.outbox_dirty = false,
-                outbox::Next::Failed { chat } => self.changed(chat),
-                outbox::Next::NeedsSession { contact, identity } => {
-                    let id = self
-                        .conn
-                        .send(client_frame::Body::FetchBundle(relay::FetchBundle {
-                            identity,
-                        }))
-                        .await?;
-                    self.pending.insert(id, Pending::Bundle { contact });
-                    self.outbox_busy = true;
-                }
-                outbox::Next::Ready {
-                    row,
-                    recipient,
-                    envelope_id,
-                    content,
-                } => {
-                    let send = relay::Send {
+        // While sends await their answer, rows queued meanwhile are loaded with the next answer
+        // (one trip to the database with marking the answered rows sent) rather than once per
+        // queued message.
+        let load = self.outbox_dirty && (self.answered || self.window.in_flight() == 0);
+        self.settle(load).await?;
+        loop {
+            let taken = self.window.take(Instant::now());
+            if taken.is_empty() {
+                return Ok(());
+            }
+            let rows: Vec<i64> = taken.iter().map(|(row, _)| *row).collect();
+            let prepared = self.account.db(move |s| outbox::prepare(s, &rows)).await?;
+            let mut fetching = Vec::new();
+            for (next, (row, _)) in prepared.into_iter().zip(taken) {
+                match next {
+                    outbox::Next::Gone => {
+                        self.window.done(row);
+                    }
+                    outbox::Next::Failed { chat } => {
+                        self.window.done(row);
+                        self.changed(chat);
+                    }
+                    outbox::Next::NeedsSession { contact, identity } => {
+                        self.window.needs_session(row);
+                        if fetching.contains(&contact) {
+                            continue;
+                        }
+                        fetching.push(contact);
+                        let id = self
+                            .conn
+                            .send(client_frame::Body::FetchBundle(relay::FetchBundle {
+                                identity,
+                            }))
+                            .await?;
+                        self.pending.insert(id, Pending::Bundle { contact });
+                    }
+                    outbox::Next::Ready {
+                        row,
                         recipient,
                         envelope_id,
                         content,
-                        ephemeral: false,
-                    };
-                    let id = self.conn.send(client_frame::Body::Send(send)).await?;
-                    self.pending.insert(id, Pending::Outbox { row });
-                    self.outbox_busy = true;
+                    } => {
+                        let send = relay::Send {
+                            recipient,
+                            envelope_id,
+                            content,
+                            ephemeral: false,
+                        };
+                        let id = self.conn.send(client_frame::Body::Send(send)).await?;
+                        self.pending.insert(id, Pending::Outbox { row });
+                    }
                 }
             }
+        }
+    }
+
+    /// Removes the rows the relay stored and marks their messages sent, in one transaction.
+    pub(crate) async fn flush_sent(&mut self) -> Result<(), SyncError> {
+        self.settle(false).await
+    }
+
+    /// Removes the rows the relay stored and marks their messages sent, and with `load` reads
+    /// the rows queued since the last load, in one trip to the database.
+    async fn settle(&mut self, load: bool) -> Result<(), SyncError> {
+        if self.acked.is_empty() && !load {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.acked);
+        let after = self.window.loaded();
+        let (chats, queued) = self
+            .account
+            .db(move |s| {
+                let chats = outbox::sent(s, &rows)?;
+                let queued = match load {
+                    true => outbox::queued_after(s, after)?,
+                    false => Vec::new(),
+                };
+                Ok::<_, SyncError>((chats, queued))
+            })
+            .await?;
+        if load {
+            self.outbox_dirty = false;
+            self.answered = false;
+            self.window.add(queued);
+        }
+        for chat in &chats {
+            self.account
+                .emit(EventKind::MessagesChanged { chat: *chat });
+        }
+        if !chats.is_empty() {
+            self.account.emit(EventKind::ChatsChanged);
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! The send side: rows of the outbox are encrypted one at a time (ratchet step and ciphertext
+//! The send side: rows of the outbox are encrypted in order (ratchet step and ciphertext
 //! committed together), sent with the same envelope id until the relay says `Ok`, then removed.
+//! [`window`] decides which rows one connection sends next and how many wait for an answer.
 
 use missiva_proto::Message as _;
 use missiva_proto::payload::{self, Payload, payload::Body};
@@ -16,14 +17,16 @@ use crate::store::Store;
 /// The payload protocol version.
 const PAYLOAD_VERSION: u32 = 1;
 
-/// What to do next with the outbox.
+pub(crate) mod window;
+
+/// What to do next with one row of the outbox.
 #[derive(Debug)]
 pub(crate) enum Next {
-    /// Nothing to send.
-    Empty,
-    /// The first row could not be encrypted and was failed; its message is in `chat`.
+    /// The row is no longer in the outbox (sent, failed, or its contact deleted).
+    Gone,
+    /// The row could not be encrypted and was failed; its message is in `chat`.
     Failed { chat: Option<ChatId> },
-    /// The first row's contact has no session: fetch their bundle first.
+    /// The row's contact has no session: fetch their bundle first.
     NeedsSession {
         contact: ContactId,
         identity: Vec<u8>,
@@ -128,68 +131,115 @@ fn with_sender_handle(payload: &[u8], handle: &str) -> zeroize::Zeroizing<Vec<u8
     out
 }
 
-/// The first row, encrypted if it was not yet (one transaction with the ratchet step).
-pub(crate) fn next(store: &Store) -> Result<Next, SyncError> {
+/// The rows queued after row `after`, oldest first, with their contact.
+pub(crate) fn queued_after(store: &Store, after: i64) -> Result<Vec<(i64, ContactId)>, SyncError> {
+    Ok(store.read(|c| {
+        let mut stmt =
+            c.prepare_cached("SELECT id, contact_id FROM outbox WHERE id > ?1 ORDER BY id")?;
+        stmt.query_map([after], |r| Ok((r.get(0)?, ContactId(r.get(1)?))))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })?)
+}
+
+/// Readies `rows` (oldest first) in one transaction: each is encrypted if it was not yet, its
+/// ratchet step committed with its ciphertext. A contact found without a session has its later
+/// rows in `rows` left unencrypted too, so that its rows keep their order.
+pub(crate) fn prepare(store: &Store, rows: &[i64]) -> Result<Vec<Next>, SyncError> {
     store.write_with(|tx| {
-        let row = tx
-            .query_row(
-                "SELECT o.id, o.envelope_id, o.contact_id, o.recipient, o.payload, o.content,
-                        coalesce(c.identity_key, x'')
-                 FROM outbox o JOIN contacts c ON c.id = o.contact_id
-                 ORDER BY o.id LIMIT 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        ContactId(r.get(2)?),
-                        r.get::<_, Vec<u8>>(3)?,
-                        zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(4)?),
-                        r.get::<_, Option<Vec<u8>>>(5)?,
-                        r.get::<_, Vec<u8>>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((row, envelope_id, contact, recipient, payload, content, identity)) = row else {
-            return Ok(Next::Empty);
-        };
-        if let Some(content) = content {
-            return Ok(Next::Ready {
+        let our_handle = identity::handle(tx)?;
+        let mut waiting: Vec<ContactId> = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for &row in rows {
+            let next = prepare_row(tx, row, our_handle.as_deref(), &waiting)?;
+            if let Next::NeedsSession { contact, .. } = &next
+                && !waiting.contains(contact)
+            {
+                waiting.push(*contact);
+            }
+            out.push(next);
+        }
+        Ok(out)
+    })
+}
+
+fn prepare_row(
+    tx: &Transaction<'_>,
+    row: i64,
+    our_handle: Option<&str>,
+    waiting: &[ContactId],
+) -> Result<Next, SyncError> {
+    let found = tx
+        .query_row(
+            "SELECT o.envelope_id, o.contact_id, o.recipient, o.payload, o.content,
+                    coalesce(c.identity_key, x'')
+             FROM outbox o JOIN contacts c ON c.id = o.contact_id
+             WHERE o.id = ?1",
+            [row],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    ContactId(r.get(1)?),
+                    r.get::<_, Vec<u8>>(2)?,
+                    zeroize::Zeroizing::new(r.get::<_, Vec<u8>>(3)?),
+                    r.get::<_, Option<Vec<u8>>>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((envelope_id, contact, recipient, payload, content, identity)) = found else {
+        return Ok(Next::Gone);
+    };
+    if let Some(content) = content {
+        return Ok(Next::Ready {
+            row,
+            recipient,
+            envelope_id,
+            content,
+        });
+    }
+    if identity.is_empty() {
+        let chat = fail_row_tx(tx, row, "the contact has no identity key")?;
+        return Ok(Next::Failed { chat });
+    }
+    let session = match waiting.contains(&contact) {
+        true => None,
+        false => sessions::active(tx, contact)?,
+    };
+    let Some(mut session) = session else {
+        return Ok(Next::NeedsSession { contact, identity });
+    };
+    match seal(&mut session, &payload, our_handle) {
+        Ok(content) => {
+            sessions::save(tx, session.id, &session.session)?;
+            tx.execute(
+                "UPDATE outbox SET content = ?2, payload = x'', recipient = ?3 WHERE id = ?1",
+                params![row, content, identity],
+            )?;
+            Ok(Next::Ready {
                 row,
-                recipient,
+                recipient: identity,
                 envelope_id,
                 content,
-            });
+            })
         }
-        if identity.is_empty() {
-            let chat = fail_row_tx(tx, row, "the contact has no identity key")?;
-            return Ok(Next::Failed { chat });
+        Err(e) => {
+            let chat = fail_row_tx(tx, row, &e.to_string())?;
+            Ok(Next::Failed { chat })
         }
-        let Some(mut session) = sessions::active(tx, contact)? else {
-            return Ok(Next::NeedsSession { contact, identity });
-        };
-        let our_handle = identity::handle(tx)?;
-        match seal(&mut session, &payload, our_handle.as_deref()) {
-            Ok(content) => {
-                sessions::save(tx, session.id, &session.session)?;
-                tx.execute(
-                    "UPDATE outbox SET content = ?2, payload = x'', recipient = ?3 WHERE id = ?1",
-                    params![row, content, identity],
-                )?;
-                Ok(Next::Ready {
-                    row,
-                    recipient: identity,
-                    envelope_id,
-                    content,
-                })
-            }
-            Err(e) => {
-                let chat = fail_row_tx(tx, row, &e.to_string())?;
-                Ok(Next::Failed { chat })
-            }
-        }
-    })
+    }
+}
+
+/// The first row, readied as [`prepare`] does; [`Next::Gone`] when the outbox is empty.
+#[cfg(test)]
+pub(crate) fn next(store: &Store) -> Result<Next, SyncError> {
+    let Some((row, _)) = queued_after(store, 0)?.into_iter().next() else {
+        return Ok(Next::Gone);
+    };
+    prepare(store, &[row])?
+        .into_iter()
+        .next()
+        .ok_or(SyncError::UnexpectedReply)
 }
 
 /// Starts a session with `contact` from the bundle the relay returned.
@@ -215,16 +265,27 @@ pub(crate) fn start_session(
     })
 }
 
-/// The relay stored row `row`: remove it and mark its message sent.
-pub(crate) fn sent(store: &Store, row: i64) -> Result<Option<ChatId>, SyncError> {
+/// The relay stored `rows`: remove them and mark their messages sent, in one transaction.
+/// Returns the chats whose messages changed.
+pub(crate) fn sent(store: &Store, rows: &[i64]) -> Result<Vec<ChatId>, SyncError> {
     store.write_with(|tx| {
-        let uid = take_row(tx, row)?;
-        let Some(uid) = uid else { return Ok(None) };
-        tx.execute(
-            "UPDATE messages SET state = 'sent' WHERE uid = ?1 AND state = 'pending'",
-            [&uid],
-        )?;
-        Ok(chat_of(tx, &uid)?)
+        let mut chats = Vec::new();
+        for &row in rows {
+            let Some(uid) = take_row(tx, row)? else {
+                continue;
+            };
+            let changed = tx.execute(
+                "UPDATE messages SET state = 'sent' WHERE uid = ?1 AND state = 'pending'",
+                [&uid],
+            )?;
+            if changed > 0
+                && let Some(chat) = chat_of(tx, &uid)?
+                && !chats.contains(&chat)
+            {
+                chats.push(chat);
+            }
+        }
+        Ok(chats)
     })
 }
 

@@ -15,6 +15,8 @@ use tokio::sync::oneshot;
 
 /// How long `eventually` waits.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+/// How long a burst of hundreds of messages may take to arrive (debug builds, loaded machine).
+pub const BURST_PATIENCE: Duration = Duration::from_secs(120);
 
 /// A relay serving in this process; dropping it (its stop sender) shuts it down.
 pub struct TestRelay {
@@ -33,8 +35,11 @@ pub struct StoppedRelay {
 async fn serve(
     addr: SocketAddr,
     db: PathBuf,
+    limits: missiva_relay::Limits,
 ) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let relay = missiva_relay::Relay::bind(missiva_relay::Config::new(addr, db))
+    let mut config = missiva_relay::Config::new(addr, db);
+    config.limits = limits;
+    let relay = missiva_relay::Relay::bind(config)
         .await
         .expect("bind the relay");
     let addr = relay.local_addr();
@@ -52,9 +57,18 @@ async fn serve(
 
 impl TestRelay {
     pub async fn start() -> Self {
+        Self::start_with(missiva_relay::Limits::default()).await
+    }
+
+    /// A relay enforcing `limits`.
+    pub async fn start_with(limits: missiva_relay::Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (addr, stop, task) =
-            serve("127.0.0.1:0".parse().unwrap(), dir.path().join("relay.db")).await;
+        let (addr, stop, task) = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().join("relay.db"),
+            limits,
+        )
+        .await;
         TestRelay {
             url: format!("ws://{addr}"),
             addr,
@@ -79,7 +93,12 @@ impl StoppedRelay {
     /// Serves the same database again at `url`'s address.
     pub async fn restart_at(self, url: &str) -> TestRelay {
         let addr: SocketAddr = url.trim_start_matches("ws://").parse().unwrap();
-        let (addr, stop, task) = serve(addr, self.dir.path().join("relay.db")).await;
+        let (addr, stop, task) = serve(
+            addr,
+            self.dir.path().join("relay.db"),
+            missiva_relay::Limits::default(),
+        )
+        .await;
         TestRelay {
             url: format!("ws://{addr}"),
             addr,
@@ -126,13 +145,79 @@ impl Client {
     }
 }
 
+/// A client whose process is gone; its data folder is kept.
+pub struct StoppedClient {
+    id: missiva_core::ids::AccountId,
+    dir: TempDir,
+}
+
+impl Client {
+    /// Stops this client as a crash would, its sync task aborted wherever it was.
+    pub fn stop(self) -> StoppedClient {
+        let Client {
+            accounts,
+            account,
+            dir,
+        } = self;
+        let id = account.id();
+        drop(account);
+        drop(accounts);
+        StoppedClient { id, dir }
+    }
+
+    /// Stops this client as a crash would, then opens its data folder again and syncs.
+    pub fn restart(self) -> Self {
+        self.stop().start()
+    }
+}
+
+impl StoppedClient {
+    /// Opens the data folder again and syncs.
+    pub fn start(self) -> Client {
+        let mut accounts = Accounts::open(self.dir.path(), file_keystore()).unwrap();
+        accounts.start_sync().unwrap();
+        let account = accounts.account(self.id).unwrap();
+        Client {
+            accounts,
+            account,
+            dir: self.dir,
+        }
+    }
+}
+
+/// The texts of the only chat of `client` once it holds `count` messages (oldest first), after
+/// a moment for anything late (a duplicate) to arrive too.
+pub async fn conversation(client: &Client, count: usize) -> Vec<String> {
+    let chat = eventually("the chat appears", || async {
+        client.account.chats().await.unwrap().first().map(|c| c.id)
+    })
+    .await;
+    eventually_within(BURST_PATIENCE, "every message arrives", || async {
+        let page = client.account.messages(chat, None, 10_000).await.unwrap();
+        (page.len() >= count).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let page = client.account.messages(chat, None, 10_000).await.unwrap();
+    page.into_iter().map(|m| m.text).collect()
+}
+
 /// Polls `check` until it returns `Some`, or fails the test after [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, what, check).await
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `patience`.
+pub async fn eventually_within<T, F, Fut>(patience: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(v) = check().await {
             return v;

@@ -60,7 +60,7 @@ fn drain(from: &Side) -> Vec<Envelope> {
                 content,
                 ..
             } => {
-                outbox::sent(from.account.store(), row).unwrap();
+                outbox::sent(from.account.store(), &[row]).unwrap();
                 out.push(Envelope {
                     id: envelope_id,
                     sender: from.public.clone(),
@@ -68,7 +68,7 @@ fn drain(from: &Side) -> Vec<Envelope> {
                     received_at_ms: 0,
                 });
             }
-            outbox::Next::Empty => return out,
+            outbox::Next::Gone => return out,
             other => panic!("{other:?}"),
         }
     }
