@@ -52,15 +52,18 @@ test-keychain: deps
 	timeout 300 dbus-run-session -- scripts/with-keyring.sh \
 	  $(CARGO) test -p missiva-core --test os_keychain -- --ignored
 
-# Every decoder of missiva-crypto and the relay's frame handling under libFuzzer: a short run in `make test`, longer with
+# Every decoder of missiva-crypto, the relay's frame handling and the WhatsApp importer (text and
+# archives) under libFuzzer: a short run in `make test`, longer with
 # `make fuzz` (FUZZ_SECONDS per target, default 60).
 test-fuzz: deps
 	scripts/fuzz.sh 10
 	FUZZ_CRATE=relay scripts/fuzz.sh 10
+	FUZZ_CRATE=core scripts/fuzz.sh 10
 
 fuzz: deps
 	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
 	FUZZ_CRATE=relay scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+	FUZZ_CRATE=core scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
 test-ui: deps
 	npm --prefix ui run --silent test
@@ -92,6 +95,7 @@ package: ui
 
 bench:
 	$(CARGO) bench -p missiva-core --bench accounts
+	$(CARGO) bench -p missiva-core --bench whatsapp_import
 	$(CARGO) bench -p missiva-crypto --bench ratchet
 	$(CARGO) bench -p missiva-crypto --bench sender_keys
 	$(CARGO) bench -p missiva-crypto --bench attachment

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target of one crate (FUZZ_CRATE: crypto (default) or relay, i.e.
-# crates/$FUZZ_CRATE/fuzz) and runs each for
+# Builds every cargo-fuzz target of one crate (FUZZ_CRATE: crypto (default), relay or core,
+# i.e. crates/$FUZZ_CRATE/fuzz) and runs each for
 # SECONDS (default 60) on a temporary copy of its committed seed corpus, which is never written.
 # Every target runs; the script then exits non-zero if any crashed, hung or failed to run, having
 # printed the target, the panic and the crashing input's path. Usage: scripts/fuzz.sh [SECONDS]
 #
 # Stable Rust: RUSTC_BOOTSTRAP=1 lets it take the -Z flags cargo-fuzz passes. The build goes to
-# $CARGO_TARGET_DIR/fuzz when CARGO_TARGET_DIR is set (so CI caches it), else to
-# crates/crypto/fuzz/target. Crashing inputs and logs go to $FUZZ_ARTIFACTS (default
-# artifacts/fuzz/<target>/). FUZZ_SANITIZER (default none: the crate forbids unsafe code) and
+# $CARGO_TARGET_DIR/fuzz (fuzz-relay, fuzz-core for the others) when CARGO_TARGET_DIR is set
+# (so CI caches it), else to crates/$FUZZ_CRATE/fuzz/target. Crashing inputs and logs go to
+# $FUZZ_ARTIFACTS (default artifacts/fuzz/<target>/). FUZZ_SANITIZER (default none: the crate forbids unsafe code) and
 # FUZZ_TARGETS (space-separated subset) override the defaults.
 set -euo pipefail
 
@@ -20,6 +20,13 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 crate="${FUZZ_CRATE:-crypto}"
+case "$crate" in
+  crypto | relay | core) ;;
+  *)
+    echo "fuzz.sh: FUZZ_CRATE must be crypto, relay or core, not '$crate'" >&2
+    exit 2
+    ;;
+esac
 crate_dir="$root/crates/$crate"
 fuzz_dir="$crate_dir/fuzz"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -81,7 +88,8 @@ for t in "${targets[@]}"; do
   status=0
   # -timeout: one input taking this long is a finding (a denial of service), not a slow run.
   # The outer timeout only guards against a hang of libFuzzer itself.
-  timeout --kill-after=10 "$((seconds + 60))" \
+  # TMPDIR: a target that needs files (whatsapp_archive) keeps them in the work folder.
+  TMPDIR="$work" timeout --kill-after=10 "$((seconds + 60))" \
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$out/" -print_final_stats=1 "$corpus" >"$log" 2>&1 || status=$?
   stats="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)"

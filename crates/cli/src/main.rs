@@ -12,6 +12,7 @@ use missiva_core::ids::AccountId;
 use missiva_core::keystore::KeystoreKind;
 use missiva_core::secret::Passcode;
 
+mod import;
 mod messaging;
 
 /// Missiva from the command line: the same data folder and accounts as the app.
@@ -76,6 +77,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import a WhatsApp chat export (.txt or .zip), or with --dry-run only describe it.
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +169,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    // A dry run reads only the file: no data folder, no account.
+    if let Command::Import(args) = &cli.command
+        && args.dry_run
+    {
+        return import::dry_run(args);
+    }
     let dir = match cli.data_dir {
         Some(d) => d,
         None => Accounts::default_dir()?,
@@ -215,6 +224,10 @@ async fn run(cli: Cli) -> Result<()> {
             messaging::sync(&account, timeout, json).await
         }
         Command::Listen { json } => messaging::listen(&mut accounts, json).await,
+        Command::Import(args) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            import::run(&account, args).await
+        }
     }
 }
 

@@ -119,6 +119,15 @@ pub(crate) fn contact_of(conn: &Connection, chat: ChatId) -> Result<ContactId, C
     }
 }
 
+/// Whether `chat` exists (chats of an imported history have no contact).
+pub(crate) fn exists(conn: &Connection, chat: ChatId) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM chats WHERE id = ?1)",
+        [chat.0],
+        |r| r.get(0),
+    )
+}
+
 /// Unread incoming messages in every chat.
 pub(crate) fn total_unread(conn: &Connection) -> rusqlite::Result<u32> {
     conn.query_row(
@@ -136,6 +145,7 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<ChatSummary>> {
                  WHERE m.chat_id = c.id AND m.sender_id IS NOT NULL AND m.state = 'received'
                    AND m.kind = 'text')
          FROM chats c LEFT JOIN contacts k ON k.id = c.contact_id
+         WHERE c.import_id NOT IN (SELECT id FROM imports WHERE state != 'done')
          ORDER BY c.last_activity_at DESC, c.id DESC",
     )?;
     let rows = stmt
@@ -195,7 +205,16 @@ impl Account {
         let changed = self
             .db(move |s| {
                 s.write_with::<_, ChatError>(|tx| {
-                    let contact = contact_of(tx, chat)?;
+                    if !exists(tx, chat)? {
+                        return Err(ChatError::NotFound { chat });
+                    }
+                    // An imported history's chat has nobody to send receipts to, and its
+                    // messages are never unread.
+                    let contact = match contact_of(tx, chat) {
+                        Ok(contact) => contact,
+                        Err(ChatError::NotFound { .. }) => return Ok(false),
+                        Err(e) => return Err(e),
+                    };
                     let mut stmt = tx.prepare(
                         "SELECT uid FROM messages
                          WHERE chat_id = ?1 AND sender_id IS NOT NULL AND state = 'received'
@@ -247,8 +266,8 @@ impl Account {
                         "UPDATE chats SET draft = ?2 WHERE id = ?1 AND draft != ?2",
                         params![chat.0, text],
                     )?;
-                    if n == 0 {
-                        contact_of(tx, chat)?;
+                    if n == 0 && !exists(tx, chat)? {
+                        return Err(ChatError::NotFound { chat });
                     }
                     Ok(n > 0)
                 })

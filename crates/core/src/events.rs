@@ -80,6 +80,12 @@ pub enum EventKind {
         /// The chat to show.
         chat: ChatId,
     },
+    /// Emitted by the desktop shell, never by core: a file was dropped on the window (the UI
+    /// offers to import it as a chat history).
+    ImportFileDropped {
+        /// The dropped file.
+        path: String,
+    },
 }
 
 /// The sending side; cheap to clone.

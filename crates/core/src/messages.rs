@@ -90,6 +90,8 @@ pub struct MessageView {
     pub state: MessageState,
     /// It came from an imported chat history.
     pub imported: bool,
+    /// The author's name as an imported history writes it (not a contact); null otherwise.
+    pub author: Option<String>,
 }
 
 /// The last message of a chat, for the chat list.
@@ -137,8 +139,13 @@ impl From<rusqlite::Error> for MessageError {
     }
 }
 
-const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle, m.sender_id IS NULL AND m.kind != 'system',
-     m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported";
+const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle,
+     m.sender_id IS NULL AND m.kind != 'system' AND m.author_name = '',
+     m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported, NULLIF(m.author_name, '')";
+
+/// Leaves out messages of an import that is not done yet (see `import::whatsapp::apply`).
+pub(crate) const VISIBLE: &str =
+    "m.import_id NOT IN (SELECT id FROM imports WHERE state != 'done')";
 
 fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     let uid: Vec<u8> = r.get(0)?;
@@ -153,6 +160,7 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         received_at: clock::rfc3339(r.get(7)?),
         state: MessageState::from_db(&r.get::<_, String>(8)?),
         imported: r.get(9)?,
+        author: r.get(10)?,
     })
 }
 
@@ -233,7 +241,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
     conn.query_row(
         &format!(
             "SELECT {VIEW_COLUMNS} FROM messages m LEFT JOIN contacts k ON k.id = m.sender_id
-             WHERE m.chat_id = ?1 ORDER BY m.id DESC LIMIT 1"
+             WHERE m.chat_id = ?1 AND {VISIBLE} ORDER BY m.id DESC LIMIT 1"
         ),
         [chat.0],
         view,
@@ -308,7 +316,9 @@ impl Account {
         let limit = limit.min(MAX_PAGE);
         self.db(move |s| {
             s.read_with::<_, MessageError>(|c| {
-                chats::contact_of(c, chat)?;
+                if !chats::exists(c, chat)? {
+                    return Err(ChatError::NotFound { chat }.into());
+                }
                 let cursor = match before {
                     None => i64::MAX,
                     Some(id) => c
@@ -323,7 +333,8 @@ impl Account {
                 let mut stmt = c.prepare(&format!(
                     "SELECT {VIEW_COLUMNS} FROM messages m
                      LEFT JOIN contacts k ON k.id = m.sender_id
-                     WHERE m.chat_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+                     WHERE m.chat_id = ?1 AND m.id < ?2 AND {VISIBLE}
+                     ORDER BY m.id DESC LIMIT ?3"
                 ))?;
                 let mut page = stmt
                     .query_map(params![chat.0, cursor, limit], view)?

@@ -65,6 +65,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/migrations/002_search_attachments.sql")),
         M::up(include_str!("store/migrations/003_messaging.sql")),
         M::up(include_str!("store/migrations/004_handle_claims.sql")),
+        M::up(include_str!("store/migrations/005_import.sql")),
     ])
 }
 

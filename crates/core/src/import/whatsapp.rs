@@ -22,7 +22,10 @@ pub mod report;
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the file is empty")]
     Empty,
     #[error("this is not a WhatsApp chat export: no line starts with a WhatsApp date and time")]

@@ -41,7 +41,7 @@ fn migrations_apply_to_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::random();
     let store = Store::create(&dir.path().join("db"), &key, "a").unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     insert_message(&store, "ciao mondo");
     assert_eq!(search(&store, "mondo"), 1);
 }
@@ -209,7 +209,7 @@ fn schema_4_upgrades_a_schema_3_database_with_a_sender_known_by_key() {
     .unwrap();
     drop(old);
 
-    let store = Store::open(&path, &key, "a").unwrap();
+    let store = Store::open_to(&path, &key, "a", Some(4)).unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
     let (handle, claimed): (String, String) = store
         .read(|c| {
@@ -222,4 +222,39 @@ fn schema_4_upgrades_a_schema_3_database_with_a_sender_known_by_key() {
         (handle.as_str(), claimed.as_str()),
         ("#0102030405060708", "")
     );
+}
+
+#[test]
+fn schema_5_upgrades_a_schema_4_database_with_chats_and_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = DbKey::random();
+    let old = Store::create_to(&path, &key, "a", Some(4)).unwrap();
+    insert_message(&old, "written before imports existed");
+    drop(old);
+
+    let store = Store::open(&path, &key, "a").unwrap();
+    assert_eq!(store.schema_version().unwrap(), 5);
+    // Rows from before are neither imported nor hidden, and stay searchable.
+    let (chat_import, msg_import, author, meta): (i64, i64, String, String) = store
+        .read(|c| {
+            c.query_row(
+                "SELECT c.import_id, m.import_id, m.author_name, m.import_meta
+                 FROM messages m JOIN chats c ON c.id = m.chat_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!((chat_import, msg_import), (0, 0));
+    assert_eq!((author.as_str(), meta.as_str()), ("", ""));
+    assert_eq!(search(&store, "imports"), 1);
+    let bad_state = store.write(|tx| {
+        tx.execute(
+            "INSERT INTO imports (source_digest, chat_id, target, state, created_at)
+             VALUES (x'00', 1, 'new', 'paused', 0)",
+            [],
+        )
+    });
+    assert!(bad_state.is_err());
 }

@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 use time::PrimitiveDateTime;
+use ts_rs::TS;
 
 /// Which app wrote the export (`whatsapp-format.md` §0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export, rename = "ImportFormat")]
 pub enum Family {
     /// `DATE, TIME - Author: text`
     Android,
@@ -31,11 +33,14 @@ impl Family {
 }
 
 /// The order of the three date fields, decided once per file (§2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, TS)]
+#[ts(export)]
 pub enum DateOrder {
+    #[serde(rename = "dmy")]
     DayMonthYear,
+    #[serde(rename = "mdy")]
     MonthDayYear,
+    #[serde(rename = "ymd")]
     YearMonthDay,
 }
 
@@ -52,8 +57,9 @@ impl DateOrder {
 
 /// How the date order was decided, strongest first (§2.2). Anything from `Ordering` down is a
 /// guess the UI shows with the override.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
+#[ts(export)]
 pub enum DateOrderBasis {
     /// Given by the user.
     Override,
@@ -118,20 +124,31 @@ pub enum EntryKind {
     Text,
     /// A system event (joined, left, added, subject changed, security code changed, end-to-end
     /// encryption notice…), with or without an author (iOS attributes some, §3.3).
-    System { event: SystemEvent },
+    System {
+        event: SystemEvent,
+    },
     /// A media item: with `attachment` when the file is (said to be) in the export, without when
     /// the export left it out (`<Media omitted>`, `image omitted`).
-    Media { media: MediaKind, omitted: bool },
+    Media {
+        media: MediaKind,
+        omitted: bool,
+    },
     /// "This message was deleted" and its variants.
     Deleted,
     /// A body that is literally `null` (view-once media on Android) or a view-once notice.
     ViewOnce,
     /// "Waiting for this message" (could not be decrypted on the exporting phone).
     Waiting,
-    Location { latitude: Option<String>, longitude: Option<String>, url: Option<String> },
+    Location {
+        latitude: Option<String>,
+        longitude: Option<String>,
+        url: Option<String>,
+    },
     LiveLocation,
     /// A contact card (`Name.vcf (file attached)`, `Contact card omitted`, `Contact: NAME`).
-    Contact { name: Option<String> },
+    Contact {
+        name: Option<String>,
+    },
     Poll(Poll),
     /// A missed or finished call line.
     Call,
@@ -190,8 +207,10 @@ pub struct PollOption {
 }
 
 /// A physical line the parser could not place: text before the first header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "UnparsedLine")]
 pub struct Unparsed {
+    #[ts(type = "number")]
     pub line: u64,
     pub text: String,
 }
@@ -209,7 +228,10 @@ mod local_rfc3339 {
     use time::PrimitiveDateTime;
     use time::macros::format_description;
 
-    pub fn serialize<S: Serializer>(value: &PrimitiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &PrimitiveDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
         let text = value.format(format).map_err(serde::ser::Error::custom)?;
         serializer.serialize_str(&text)

@@ -1,0 +1,449 @@
+//! What a message body is (`whatsapp-format.md` §4): media placeholders and attachments,
+//! deleted/edited/waiting/view-once notices, locations, contacts, calls, polls, attributed
+//! system events. Runs once per entry on the assembled body; plain text leaves through a
+//! first-byte gate without touching the phrase tables.
+
+use super::super::model::{EntryKind, Family, MediaKind, SystemEvent};
+use super::attachments::{angle_tail, file_attached, omitted_kind};
+use super::header::is_mark;
+use super::phrases::{self, ends_with_ci, eq_ci, starts_with_ci};
+use super::polls::{mobile_poll, web_poll};
+
+/// The body split into what the kind says and what is left of the text.
+#[derive(Debug)]
+pub(crate) struct Classified {
+    pub kind: EntryKind,
+    pub body: String,
+    pub attachment: Option<String>,
+    pub edited: bool,
+}
+
+// Bits of [`LEAD_MASK`]: which phrase lists have an entry starting with a given byte.
+const DELETED: u16 = 1;
+const WAITING: u16 = 1 << 1;
+const VIEW_ONCE: u16 = 1 << 2;
+const LIVE: u16 = 1 << 3;
+const LOCATION: u16 = 1 << 4;
+const CALLS: u16 = 1 << 5;
+const STRONG: u16 = 1 << 6;
+const OMITTED: u16 = 1 << 7;
+const OTHER: u16 = 1 << 8;
+
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
+const fn mark_lists(mut table: [u16; 256], list: &[&str], bit: u16) -> [u16; 256] {
+    let mut i = 0;
+    while i < list.len() {
+        let b = list[i].as_bytes()[0];
+        table[b as usize] |= bit;
+        i += 1;
+    }
+    table
+}
+
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
+const fn lead_mask() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    table = mark_lists(table, phrases::DELETED, DELETED);
+    table = mark_lists(table, phrases::DELETED_BY_ADMIN, DELETED);
+    table = mark_lists(table, phrases::WAITING, WAITING);
+    table = mark_lists(table, phrases::VIEW_ONCE, VIEW_ONCE);
+    table = mark_lists(table, phrases::LIVE_LOCATION, LIVE);
+    table = mark_lists(table, phrases::LOCATION_LABELS, LOCATION);
+    table = mark_lists(table, phrases::CALLS, CALLS);
+    table = mark_lists(table, phrases::STRONG_SYSTEM_PREFIXES, STRONG);
+    table = mark_lists(
+        table,
+        &[
+            "POLL:",
+            "Poll: ",
+            "Contact: ",
+            "[Call",
+            "[System notification]",
+            "GIF attached",
+        ],
+        OTHER,
+    );
+    table = mark_lists(
+        table,
+        &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        OTHER,
+    );
+    let mut i = 0;
+    while i < phrases::IOS_OMITTED.len() {
+        let b = phrases::IOS_OMITTED[i].0.as_bytes()[0];
+        table[b.to_ascii_lowercase() as usize] |= OMITTED;
+        table[b.to_ascii_uppercase() as usize] |= OMITTED;
+        i += 1;
+    }
+    table
+}
+
+/// For each first byte of a body, the phrase lists worth checking (WhatsApp writes its texts
+/// with fixed capitals, so the gate is case-exact; the comparisons after it are not).
+const LEAD_MASK: [u16; 256] = lead_mask();
+
+pub(super) fn strip_marks(text: &str) -> std::borrow::Cow<'_, str> {
+    // Marks are encoded with lead bytes 0xD8 (U+061C), 0xE2 (U+200x, U+202x, U+206x), 0xEF (U+FEFF).
+    if memchr::memchr3(0xE2, 0xEF, 0xD8, text.as_bytes()).is_some() && text.contains(is_mark) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_mark(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// `head` and the continuation lines as one body.
+pub(super) fn join(head: &str, rest: Option<&str>) -> String {
+    let head = head.trim();
+    match rest {
+        Some(rest) if head.is_empty() => rest.to_owned(),
+        Some(rest) => {
+            let mut body = String::with_capacity(head.len() + 1 + rest.len());
+            body.push_str(head);
+            body.push('\n');
+            body.push_str(rest);
+            body
+        }
+        None => head.to_owned(),
+    }
+}
+
+fn number_prefix(text: &str) -> Option<String> {
+    let text = text.trim();
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(text.len());
+    let number = text.get(..end)?;
+    (!number.is_empty() && number.bytes().any(|b| b.is_ascii_digit())).then(|| number.to_owned())
+}
+
+/// A location from the text after its label (a maps URL with `q=LAT,LONG`).
+fn location(text: &str) -> EntryKind {
+    let url = text.find("http").map(|at| {
+        let tail = text.get(at..).unwrap_or_default();
+        tail.split(char::is_whitespace)
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let (mut latitude, mut longitude) = (None, None);
+    if let Some(url) = &url
+        && let Some(at) = url.find("q=").or_else(|| url.find("ll=").map(|a| a + 1))
+        && let Some((lat, long)) = url.get(at + 2..).unwrap_or_default().split_once(',')
+    {
+        latitude = number_prefix(lat);
+        longitude = number_prefix(long);
+    }
+    EntryKind::Location {
+        latitude,
+        longitude,
+        url,
+    }
+}
+
+/// Removes the FSI/PDI pair WhatsApp puts around `@mentions` (`@{FSI}Savi{PDI}`).
+fn strip_mention_isolates(body: String) -> String {
+    // U+2068 is E2 81 A8 in UTF-8: look for its lead byte before any substring search.
+    if memchr::memchr(0xE2, body.as_bytes()).is_none() || !body.contains("@\u{2068}") {
+        return body;
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut open = 0usize;
+    let mut previous = '\0';
+    for c in body.chars() {
+        match c {
+            '\u{2068}' if previous == '@' => open += 1,
+            '\u{2069}' if open > 0 => open -= 1,
+            _ => out.push(c),
+        }
+        previous = c;
+    }
+    out
+}
+
+/// The edited marker at the end of the body: the body without it, and whether it was there.
+fn strip_edited(body: &mut String) -> bool {
+    let trimmed = body.trim_end();
+    if !trimmed.ends_with('>') {
+        return false;
+    }
+    let Some(marker) = phrases::EDITED.iter().find(|m| ends_with_ci(trimmed, m)) else {
+        return false;
+    };
+    let keep = trimmed.len() - marker.len();
+    let keep = body
+        .get(..keep)
+        .unwrap_or_default()
+        .trim_end_matches(|c: char| c == ' ' || is_mark(c))
+        .len();
+    body.truncate(keep);
+    true
+}
+
+/// Classifies an authorless line (Android/legacy/iOS system events, Web `] - ` lines).
+pub(crate) fn classify_authorless(body: String) -> Classified {
+    let text = strip_marks(&body).into_owned();
+    let matching = text.replace('’', "'");
+    let first = matching
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['.', ' ']);
+    let kind = if phrases::CALL_SUFFIXES
+        .iter()
+        .any(|s| ends_with_ci(first, s))
+    {
+        EntryKind::Call
+    } else {
+        EntryKind::System {
+            event: phrases::system_event(&matching).unwrap_or(SystemEvent::Other),
+        }
+    };
+    Classified {
+        kind,
+        body: text,
+        attachment: None,
+        edited: false,
+    }
+}
+
+/// Classifies an authored body. `marked`: the header line started with a mark (iOS puts LRM
+/// before generated texts).
+pub(crate) fn classify(family: Family, body: String, marked: bool) -> Classified {
+    let mut body = body;
+    let edited = strip_edited(&mut body);
+    let mut out = classify_inner(family, body, marked);
+    out.edited = edited;
+    out
+}
+
+fn classify_inner(family: Family, body: String, marked: bool) -> Classified {
+    let text = |body: String| Classified {
+        kind: EntryKind::Text,
+        body: strip_mention_isolates(body),
+        attachment: None,
+        edited: false,
+    };
+    if body == "null" {
+        return Classified {
+            kind: EntryKind::ViewOnce,
+            body: String::new(),
+            attachment: None,
+            edited: false,
+        };
+    }
+    let (first, rest) = match body.split_once('\n') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (body.as_str(), None),
+    };
+    let core = first.trim_start_matches(is_mark);
+    let marked = marked || core.len() != first.len();
+    let Some(&lead) = core.as_bytes().first() else {
+        return text(body);
+    };
+
+    if lead == b'<'
+        && let Some((marker, media)) = phrases::ANGLE_OMITTED
+            .iter()
+            .find(|(m, _)| starts_with_ci(core, m))
+    {
+        let caption = core.get(marker.len()..).unwrap_or_default();
+        return Classified {
+            kind: EntryKind::Media {
+                media: *media,
+                omitted: true,
+            },
+            body: join(caption, rest),
+            attachment: None,
+            edited: false,
+        };
+    }
+    if first.trim_end().ends_with('>')
+        && let Some(found) = angle_tail(first, rest)
+    {
+        return found;
+    }
+    if memchr::memchr(b'(', first.as_bytes()).is_some() {
+        if let Some(found) = file_attached(first, rest) {
+            return found;
+        }
+        // iOS places: `Name (City): https://foursquare.com/v/…`
+        let line = first.trim_matches(|c: char| c == ' ' || is_mark(c));
+        if let Some(url_at) = line.find("https://foursquare.com/")
+            && let Some(place) = line.get(..url_at).and_then(|p| p.strip_suffix(": "))
+        {
+            let url = line.get(url_at..).unwrap_or_default().to_owned();
+            let kind = EntryKind::Location {
+                latitude: None,
+                longitude: None,
+                url: Some(url),
+            };
+            return Classified {
+                kind,
+                body: join(place, rest),
+                attachment: None,
+                edited: false,
+            };
+        }
+    }
+    let mask = if marked {
+        u16::MAX
+    } else {
+        LEAD_MASK.get(usize::from(lead)).copied().unwrap_or(0)
+    };
+    if mask == 0 {
+        return text(body);
+    }
+    let gate = |bit: u16| mask & bit != 0;
+
+    let stripped = strip_marks(core);
+    let line = stripped.trim();
+    let plain = line.trim_end_matches('.');
+    // iOS typed placeholders
+    if gate(OMITTED)
+        && line.len() <= phrases::IOS_OMITTED_MAX
+        && let Some((_, omitted)) = phrases::IOS_OMITTED.iter().find(|(p, _)| eq_ci(line, p))
+    {
+        return Classified {
+            kind: omitted_kind(*omitted),
+            body: join("", rest),
+            attachment: None,
+            edited: false,
+        };
+    }
+    if marked {
+        // `Report.pdf • {LRM}2 pages {LRM}document omitted`
+        for (phrase, omitted) in phrases::IOS_OMITTED {
+            if line.len() > phrase.len() && ends_with_ci(line, phrase) {
+                let prefix = line.get(..line.len() - phrase.len()).unwrap_or_default();
+                if prefix.ends_with(' ') {
+                    return Classified {
+                        kind: omitted_kind(*omitted),
+                        body: join(prefix, rest),
+                        attachment: None,
+                        edited: false,
+                    };
+                }
+            }
+        }
+    }
+    let generated = |kind: EntryKind, body: String| Classified {
+        kind,
+        body,
+        attachment: None,
+        edited: false,
+    };
+    if gate(DELETED)
+        && (phrases::DELETED.iter().any(|p| eq_ci(plain, p))
+            || phrases::DELETED_BY_ADMIN
+                .iter()
+                .any(|p| starts_with_ci(line, p)))
+    {
+        return generated(EntryKind::Deleted, join("", rest));
+    }
+    if gate(WAITING) && phrases::WAITING.iter().any(|p| starts_with_ci(line, p)) {
+        return generated(EntryKind::Waiting, join("", rest));
+    }
+    if gate(VIEW_ONCE) && phrases::VIEW_ONCE.iter().any(|p| starts_with_ci(line, p)) {
+        return generated(EntryKind::ViewOnce, join("", rest));
+    }
+    if gate(LIVE) && phrases::LIVE_LOCATION.iter().any(|p| eq_ci(plain, p)) {
+        return generated(EntryKind::LiveLocation, join("", rest));
+    }
+    if let Some(label) = phrases::LOCATION_LABELS
+        .iter()
+        .find(|p| gate(LOCATION) && starts_with_ci(line, p))
+    {
+        let value = line.get(label.len()..).unwrap_or_default();
+        if value.contains("http") || number_prefix(value).is_some() {
+            return generated(location(value), join("", rest));
+        }
+    }
+    if (gate(CALLS)
+        && phrases::CALLS.iter().any(|p| {
+            eq_ci(plain, p)
+                || (starts_with_ci(line, p) && line.as_bytes().get(p.len()) == Some(&b'.'))
+        }))
+        || line.starts_with("[Call:")
+        || line == "[Call]"
+    {
+        return generated(EntryKind::Call, join(line, rest));
+    }
+    if line == "POLL:" {
+        return mobile_poll(rest);
+    }
+    if family == Family::Web {
+        if let Some(question) = line.strip_prefix("Poll: ") {
+            return web_poll(question, rest);
+        }
+        if let Some(name) = line.strip_prefix("Contact: ") {
+            return generated(
+                EntryKind::Contact {
+                    name: Some(name.trim().to_owned()),
+                },
+                join("", rest),
+            );
+        }
+        if line.ends_with(" contacts shared") && number_prefix(line).is_some() {
+            return generated(EntryKind::Contact { name: None }, join(line, rest));
+        }
+        if line == "[System notification]" {
+            return generated(
+                EntryKind::System {
+                    event: SystemEvent::Other,
+                },
+                join("", rest),
+            );
+        }
+        if line == "GIF attached" {
+            return generated(
+                EntryKind::Media {
+                    media: MediaKind::Gif,
+                    omitted: false,
+                },
+                join("", rest),
+            );
+        }
+    }
+    if marked
+        || (gate(STRONG)
+            && phrases::STRONG_SYSTEM_PREFIXES
+                .iter()
+                .any(|p| starts_with_ci(line, p)))
+    {
+        let matching = strip_marks(&body).replace('’', "'");
+        if let Some(event) = phrases::system_event(&matching) {
+            return generated(EntryKind::System { event }, strip_marks(&body).into_owned());
+        }
+    }
+    text(body)
+}
+
+/// Android three-line places: checked on the whole body, since the URL is on the last line.
+pub(crate) fn android_place(out: Classified) -> Classified {
+    // Cheap test first: the last line is a Foursquare link.
+    let last_line = out.body.rsplit('\n').next().unwrap_or_default();
+    if out.kind != EntryKind::Text || !last_line.starts_with("https://foursquare.com/") {
+        return out;
+    }
+    let lines: Vec<&str> = out.body.split('\n').collect();
+    match lines.as_slice() {
+        [name, address, url]
+            if url.starts_with("https://foursquare.com/")
+                && !name.is_empty()
+                && !address.is_empty() =>
+        {
+            let url = (*url).to_owned();
+            let body = format!("{name}\n{address}");
+            Classified {
+                kind: EntryKind::Location {
+                    latitude: None,
+                    longitude: None,
+                    url: Some(url),
+                },
+                body,
+                ..out
+            }
+        }
+        _ => out,
+    }
+}
