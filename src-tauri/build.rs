@@ -24,6 +24,10 @@ const COMMANDS: &[&str] = &[
     "set_typing",
     "list_messages",
     "send_message",
+    "pick_import_file",
+    "preview_import",
+    "run_import",
+    "cancel_import",
 ];
 
 fn main() {

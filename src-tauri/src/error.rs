@@ -3,6 +3,7 @@
 use missiva_core::accounts::AccountsError;
 use missiva_core::chats::ChatError;
 use missiva_core::contacts::ContactError;
+use missiva_core::import::whatsapp::ImportError;
 use missiva_core::keystore::KeystoreError;
 use missiva_core::messages::MessageError;
 use missiva_core::passcode::PasscodeError;
@@ -44,6 +45,8 @@ pub enum ErrorCode {
     Offline,
     /// The relay refused or answered something unexpected.
     Relay,
+    /// The user cancelled it (an import); nothing of it was kept.
+    Cancelled,
     /// A bug or an unexpected failure.
     Internal,
 }
@@ -161,6 +164,25 @@ impl From<MessageError> for IpcError {
             MessageError::NotFound { .. } => ErrorCode::NotFound,
             MessageError::Chat(c) => chat_code(c),
             MessageError::Store(s) => store_code(s),
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<ImportError> for IpcError {
+    fn from(e: ImportError) -> Self {
+        let code = match &e {
+            ImportError::Io { .. } => ErrorCode::Io,
+            ImportError::Empty
+            | ImportError::NotAnExport
+            | ImportError::LineTooLong { .. }
+            | ImportError::BadArchive(_)
+            | ImportError::UnsafeArchive(_)
+            | ImportError::NoChatText
+            | ImportError::Invalid(_) => ErrorCode::InvalidInput,
+            ImportError::Cancelled => ErrorCode::Cancelled,
+            ImportError::Store(s) => store_code(s),
             _ => ErrorCode::Internal,
         };
         IpcError::new(code, e.to_string())

@@ -9,6 +9,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
+use missiva_core::events::EventKind;
 use tauri::{Manager, Runtime};
 
 /// Starts the app with the real runtime and returns the process exit code.
@@ -36,7 +37,9 @@ pub fn run() -> std::process::ExitCode {
         })
         .dbus_id(instance_id)
         .build();
-    let builder = tauri::Builder::default().plugin(single_instance);
+    let builder = tauri::Builder::default()
+        .plugin(single_instance)
+        .plugin(tauri_plugin_dialog::init());
     match build(builder, state::AppState::new(options), context) {
         Ok(app) => {
             app.run(|_, _| {});
@@ -63,12 +66,28 @@ pub fn build<R: Runtime>(
             Ok(())
         })
         .on_window_event(|window, event| {
-            // Back in the window with a chat on screen: that chat's notification is stale.
-            if let tauri::WindowEvent::Focused(true) = event
-                && let Some(state) = window.try_state::<state::AppState>()
-                && let Some((account, chat)) = state.visible_chat()
-            {
-                state.notifier().dismiss(account, chat);
+            let Some(state) = window.try_state::<state::AppState>() else {
+                return;
+            };
+            match event {
+                // Back in the window with a chat on screen: that chat's notification is stale.
+                tauri::WindowEvent::Focused(true) => {
+                    if let Some((account, chat)) = state.visible_chat() {
+                        state.notifier().dismiss(account, chat);
+                    }
+                }
+                // A file dropped on the window: the UI offers to import it.
+                tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
+                    if let Some(path) = paths.first() {
+                        state.events().emit(
+                            None,
+                            EventKind::ImportFileDropped {
+                                path: path.display().to_string(),
+                            },
+                        );
+                    }
+                }
+                _ => {}
             }
         })
         // When adding a command: also add it to build.rs and capabilities/main.json.
@@ -94,6 +113,10 @@ pub fn build<R: Runtime>(
             commands::chats::set_visible_chat,
             commands::messages::list_messages,
             commands::messages::send_message,
+            commands::import::pick_import_file,
+            commands::import::preview_import,
+            commands::import::run_import,
+            commands::import::cancel_import,
         ])
         .build(context)
 }

@@ -1,7 +1,9 @@
 //! The app's state: the data folder's accounts, opened on first use so that a locked or busy
 //! folder becomes an error the window can show rather than a crash.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use missiva_core::account::Account;
@@ -29,6 +31,8 @@ struct Inner {
     accounts: Mutex<Option<Accounts>>,
     visible_chat: Mutex<Option<(AccountId, ChatId)>>,
     notifier: Arc<Notifier>,
+    /// The cancel flag of the import running in each account (one at a time per account).
+    imports: Mutex<HashMap<AccountId, Arc<AtomicBool>>>,
 }
 
 impl AppState {
@@ -57,6 +61,7 @@ impl AppState {
                 events: EventBus::default(),
                 accounts: Mutex::new(None),
                 visible_chat: Mutex::new(None),
+                imports: Mutex::new(HashMap::new()),
                 notifier: Arc::new(notifier),
             }),
         }
@@ -76,6 +81,43 @@ impl AppState {
     pub fn set_visible_chat(&self, account: AccountId, chat: Option<ChatId>) {
         if let Ok(mut v) = self.inner.visible_chat.lock() {
             *v = chat.map(|c| (account, c));
+        }
+    }
+
+    /// Registers the import starting in `account`; refused while another one runs there.
+    pub fn begin_import(
+        &self,
+        account: AccountId,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<(), IpcError> {
+        let mut imports = self
+            .inner
+            .imports
+            .lock()
+            .map_err(|_| IpcError::new(ErrorCode::Internal, "the import state is unusable"))?;
+        if imports.contains_key(&account) {
+            return Err(IpcError::new(
+                ErrorCode::InvalidInput,
+                "an import is already running in this account; wait for it or cancel it",
+            ));
+        }
+        imports.insert(account, cancel);
+        Ok(())
+    }
+
+    /// Forgets the import of `account` (it finished, failed or was cancelled).
+    pub fn end_import(&self, account: AccountId) {
+        if let Ok(mut imports) = self.inner.imports.lock() {
+            imports.remove(&account);
+        }
+    }
+
+    /// Asks the import running in `account`, if any, to stop at its next batch.
+    pub fn cancel_import(&self, account: AccountId) {
+        if let Ok(imports) = self.inner.imports.lock()
+            && let Some(cancel) = imports.get(&account)
+        {
+            cancel.store(true, Ordering::Relaxed);
         }
     }
 
@@ -167,7 +209,8 @@ impl Inner {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs `f` on a thread that may wait for the disk.
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, IpcError> + Send + 'static,
 ) -> Result<T, IpcError> {
     tauri::async_runtime::spawn_blocking(f)

@@ -1,7 +1,9 @@
 // End-to-end test of the built mock UI (`npm run build:mock` first) in headless Chromium:
 // create two accounts through the dialog, switch between them; then chat: an account with a
 // relay and a handle, a contact added, a message that goes pending -> sent -> delivered -> read,
-// a reply, and an unread badge on another chat. Saves screenshots per theme to ../artifacts/.
+// a reply, and an unread badge on another chat; then importing a WhatsApp export through the
+// wizard (preview, date order, progress) and reading the imported chat. Saves screenshots per
+// theme to ../artifacts/.
 // Exits non-zero on any failure and never hangs.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -54,6 +56,7 @@ async function createAccount(page, opener, name, relay) {
 async function scenario(browser, baseUrl, colorScheme) {
   await run(browser, colorScheme, 'accounts flow', 'ui-accounts', (page) => accountsFlow(page, baseUrl, colorScheme));
   await run(browser, colorScheme, 'chat flow', 'ui-chat', (page) => chatFlow(page, baseUrl, colorScheme));
+  await run(browser, colorScheme, 'import flow', 'ui-import-chat', (page) => importFlow(page, baseUrl, colorScheme));
 }
 
 async function run(browser, colorScheme, title, shot, flow) {
@@ -207,6 +210,63 @@ async function chatFlow(page, baseUrl, colorScheme) {
   await page.getByRole('status').filter({ hasText: 'Offline' }).waitFor({ state: 'detached' });
   await page.getByRole('button', { name: 'Carla Conti', exact: true }).click();
   await composer.focus();
+}
+
+async function importFlow(page, baseUrl, colorScheme) {
+  await page.goto(`${baseUrl}?account=${encodeURIComponent('Anna Rossi')}&relay=wss://relay.example.org`);
+  await headerShows(page, 'Anna Rossi');
+  await page.getByRole('status').filter({ hasText: 'Connecting…' }).waitFor({ state: 'detached' });
+  await page.evaluate(() =>
+    window.__missivaMock.seed(1, 'bruno', [{ text: 'Did you get the photos from Sicily?', at: new Date().toISOString() }]),
+  );
+  await page.getByRole('button', { name: /^Bruno Bianchi/ }).waitFor();
+
+  // A file that is not an export, dropped on the window: the wizard opens and says why.
+  await page.evaluate(() =>
+    window.__missivaMock.emit({ account: 1, kind: { type: 'importFileDropped', path: '/home/anna/bad.txt' } }),
+  );
+  const wizard = page.getByRole('dialog', { name: 'Import a WhatsApp chat' });
+  await wizard.getByRole('alert').filter({ hasText: 'is not a WhatsApp chat export' }).waitFor();
+  await wizard.getByRole('button', { name: 'Cancel' }).click();
+  await wizard.waitFor({ state: 'detached' });
+
+  // From the account menu: choose the file, check the preview.
+  await page.getByRole('button', { name: 'Account options' }).click();
+  await page.getByRole('menuitem', { name: 'Import chat…' }).click();
+  if (process.env.E2E_SHOTS) await page.screenshot({ path: join(process.env.E2E_SHOTS, `import-choose-${colorScheme}.png`) });
+  await wizard.getByRole('button', { name: 'Choose file…' }).click();
+  await wizard.getByText('WhatsApp on Android').waitFor();
+  check(await wizard.getByText(/Missiva guessed/).isVisible(), 'the guessed date order to be flagged');
+  const range = wizard.getByText(/–/).first();
+  check((await range.textContent()).includes('Apr 5, 2023'), `the dates to read day first, got ${await range.textContent()}`);
+  await page.screenshot({ path: shotPath('ui-import-preview', colorScheme), animations: 'disabled' });
+  const order = wizard.getByRole('combobox', { name: 'Date order' });
+  await order.selectOption('mdy');
+  check(!(await wizard.getByText(/Missiva guessed/).isVisible()), 'no guess warning once the user chose');
+  await wizard.getByText('May 4, 2023 – Dec 4, 2023').waitFor();
+  await order.selectOption('dmy');
+  await wizard.getByText('Apr 5, 2023 – Apr 12, 2023').waitFor();
+  check(
+    (await wizard.getByRole('combobox', { name: 'Which one is you?' }).inputValue()) === 'Anna Rossi',
+    'the guessed “me” to be preselected',
+  );
+
+  // Import with progress; the summary; the chat with its authors and the imported mark.
+  await wizard.getByRole('button', { name: 'Import', exact: true }).click();
+  await wizard.getByRole('progressbar', { name: 'Import progress' }).waitFor();
+  await wizard.getByText(/^[1-9]\d* messages read$/).waitFor();
+  if (process.env.E2E_SHOTS) await page.screenshot({ path: join(process.env.E2E_SHOTS, `import-running-${colorScheme}.png`) });
+  await wizard.getByText('Import finished.').waitFor();
+  await wizard.getByText('25 messages added').waitFor();
+  if (process.env.E2E_SHOTS) await page.screenshot({ path: join(process.env.E2E_SHOTS, `import-done-${colorScheme}.png`) });
+  await wizard.getByRole('button', { name: 'Open chat' }).click();
+  await wizard.waitFor({ state: 'detached' });
+  const log = page.getByRole('log', { name: 'Messages with Trip to Sicily' });
+  await log.waitFor();
+  const made = log.locator('[data-message]').filter({ hasText: 'Made it!' });
+  await made.getByText('Luca Moretti').waitFor();
+  await made.getByRole('img', { name: 'Imported' }).waitFor();
+  await page.screenshot({ path: shotPath('ui-import-chat', colorScheme), animations: 'disabled' });
 }
 
 async function main() {

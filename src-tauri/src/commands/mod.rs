@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod app;
 pub mod chats;
 pub mod contacts;
+pub mod import;
 pub mod messages;
 pub mod settings;

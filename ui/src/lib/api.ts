@@ -16,6 +16,13 @@ import type { IpcError } from './bindings/IpcError';
 import type { MessagePreview } from './bindings/MessagePreview';
 import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
+import type {
+  DateOrder,
+  ImportPreview,
+  ImportProgress,
+  ImportSummary,
+  ImportTarget,
+} from './import-types';
 
 export type {
   AccountId,
@@ -35,11 +42,17 @@ export type {
   MessageView,
 };
 
+export type * from './import-types';
+
 /**
  * What arrives on the event channel: the backend's events, and the shell's own `openChat`
- * (a notification was clicked: show that account and chat).
+ * (a notification was clicked: show that account and chat) and `importFileDropped` (a file was
+ * dropped on the window: offer to import it; `account` is the selected one).
  */
-export type AppEvent = Event | { account: AccountId; kind: { type: 'openChat'; chat: ChatId } };
+export type AppEvent =
+  | Event
+  | { account: AccountId; kind: { type: 'openChat'; chat: ChatId } }
+  | { account: AccountId; kind: { type: 'importFileDropped'; path: string } };
 
 /** True when `value` is the `{ code, message }` error every command rejects with. */
 export function isIpcError(value: unknown): value is IpcError {
@@ -172,4 +185,41 @@ export function setVisibleChat(account: AccountId, chat: ChatId | null): Promise
 export function subscribeEvents(handler: (event: AppEvent) => void): Promise<null> {
   const onEvent = new Channel<AppEvent>(handler);
   return call('subscribe_events', { onEvent });
+}
+
+// Importing a chat exported from WhatsApp.
+
+/** The system file dialog for a `.txt` or `.zip` export; null when the user cancelled it. */
+export function pickImportFile(): Promise<string | null> {
+  return call('pick_import_file');
+}
+
+/**
+ * Reads the export at `path` without touching any account: what it is, what is in it, its
+ * first entries. `dateOrder` overrides the detected order (null: detect).
+ */
+export function previewImport(path: string, dateOrder: DateOrder | null): Promise<ImportPreview> {
+  return call('preview_import', { path, dateOrder });
+}
+
+/**
+ * Imports the export at `path` into `target` of `account`, with `me` as the participant who is
+ * the user (null: none of them). `onProgress` hears how far it got; resolves when everything is
+ * stored, rejects with code `cancelled` after `cancelImport` (and then nothing was added).
+ */
+export function runImport(
+  account: AccountId,
+  path: string,
+  me: string | null,
+  target: ImportTarget,
+  dateOrder: DateOrder | null,
+  onProgress: (progress: ImportProgress) => void,
+): Promise<ImportSummary> {
+  const channel = new Channel<ImportProgress>(onProgress);
+  return call('run_import', { account, path, me, target, dateOrder, onProgress: channel });
+}
+
+/** Stops the import running in `account`; its `runImport` rejects with `cancelled`. */
+export function cancelImport(account: AccountId): Promise<null> {
+  return call('cancel_import', { account });
 }

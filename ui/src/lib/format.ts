@@ -50,3 +50,19 @@ export function dayLabel(iso: string, now: Date = new Date()): string {
 export function fullTime(iso: string): string {
   return new Intl.DateTimeFormat(currentLocale(), { dateStyle: 'full', timeStyle: 'short' }).format(new Date(iso));
 }
+
+/** `5 Apr 2023`: a date without the time. Takes RFC 3339 with or without offset (then local time). */
+export function calendarDate(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(currentLocale(), { dateStyle: 'medium' }).format(date);
+}
+
+/** `5 Apr 2023, 18:02`: a date and time, for a message shown outside its conversation. */
+export function dateTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(currentLocale(), { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(
+    date,
+  );
+}

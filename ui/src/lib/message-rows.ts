@@ -2,6 +2,7 @@
 // messages. The message list virtualizes these rows.
 import type { MessageView } from './bindings/MessageView';
 import { dayKey, dayLabel } from './format';
+import { authorOf } from './import-types';
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
@@ -23,7 +24,8 @@ export function buildRows(messages: readonly MessageView[], now: Date = new Date
       previous.kind === 'text' &&
       message.kind === 'text' &&
       previous.outgoing === message.outgoing &&
-      previous.sender === message.sender;
+      previous.sender === message.sender &&
+      authorOf(previous) === authorOf(message);
     rows.push({ kind: 'message', key: message.id, message, continued });
     previous = message;
   }

@@ -18,8 +18,10 @@ import {
   type MockTiming,
   type SeedMessage,
 } from './mock-messaging';
+import { createImporter } from './mock-import';
 
 export { DEFAULT_TIMING, MOCK_DIRECTORY, type MockTiming, type SeedMessage } from './mock-messaging';
+export { MOCK_EXPORT, MOCK_IMPORT_PATH } from './mock-import';
 
 export interface MockOptions {
   /** Accounts that exist at start, by name; the first is selected. */
@@ -140,6 +142,12 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
     (id) => accounts.find((account) => account.id === id),
   );
 
+  const importer = createImporter({
+    messaging,
+    send: (id, index, message) => send(id, index, message),
+    step: () => timing.importStep,
+  });
+
   function addAccount(name: string, relay: string | null, handle: string | null): AccountInfo {
     const account: AccountInfo = {
       id: nextId++,
@@ -180,19 +188,20 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
   });
 
   function emit(event: AppEvent): void {
+    for (const channel of channels) send(channel.id, channel.next++, event);
+  }
+
+  /** The `index`-th message on channel `id`; like the real backend, after the command returned. */
+  function send(id: number, index: number, message: unknown): void {
     const internals = (window as unknown as { __TAURI_INTERNALS__?: TauriInternals })
       .__TAURI_INTERNALS__;
     if (!internals) return;
-    for (const channel of channels) {
-      const index = channel.next++;
-      // Like the real backend: the event arrives after the command that caused it returned.
-      setTimeout(() => {
-        // A test may have cleared the mocks meanwhile.
-        const now = (window as unknown as { __TAURI_INTERNALS__?: TauriInternals }).__TAURI_INTERNALS__;
-        if (!stopped && now === internals && typeof internals.runCallback === 'function')
-          internals.runCallback(channel.id, { index, message: event });
-      }, 0);
-    }
+    setTimeout(() => {
+      // A test may have cleared the mocks meanwhile.
+      const now = (window as unknown as { __TAURI_INTERNALS__?: TauriInternals }).__TAURI_INTERNALS__;
+      if (!stopped && now === internals && typeof internals.runCallback === 'function')
+        internals.runCallback(id, { index, message });
+    }, 0);
   }
 
   for (const name of options.accounts ?? []) {
@@ -257,6 +266,8 @@ export function installMockBackend(options: MockOptions = {}): MockBackend {
         channels.push({ id: channelId(args.onEvent), next: 0 });
         return null;
       default: {
+        const imported = importer.handle(cmd, args, (id) => find(id).id);
+        if (imported) return imported.result;
         const handled = messaging.handle(cmd, args);
         if (!handled) fail('internal', `Unknown command ${cmd}.`);
         return handled.result;

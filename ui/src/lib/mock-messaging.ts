@@ -13,6 +13,7 @@ import type { IpcError } from './bindings/IpcError';
 import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
 
+
 /** Milliseconds between the steps the simulated relay and people take. */
 export interface MockTiming {
   /** From creating an account with a relay to `online`. */
@@ -27,6 +28,8 @@ export interface MockTiming {
   typing: number;
   /** typing -> the peer's reply arrives. */
   reply: number;
+  /** Between two progress reports of an import (ten in all). */
+  importStep: number;
 }
 
 export const DEFAULT_TIMING: MockTiming = {
@@ -36,6 +39,7 @@ export const DEFAULT_TIMING: MockTiming = {
   read: 1000,
   typing: 400,
   reply: 1600,
+  importStep: 100,
 };
 
 /** People with an account on the simulated relay: handle -> display name. */
@@ -60,11 +64,18 @@ export interface SeedMessage {
 
 interface ChatModel {
   id: ChatId;
-  contact: ContactId;
+  /** Null for a chat made by an import, whose people are names, not contacts. */
+  contact: ContactId | null;
+  /** The title of a chat without a contact. */
+  title: string | null;
+  group: boolean;
   draft: string;
   messages: MessageView[];
   createdAt: string;
 }
+
+/** An imported message, before it has a chat. */
+export type ImportedMessage = Omit<MessageView, 'chat'>;
 
 interface AccountModel {
   contacts: ContactInfo[];
@@ -147,6 +158,7 @@ export function createMessaging(
   }
 
   function contactOf(accountId: number, chatModel: ChatModel): ContactInfo {
+    if (chatModel.contact === null) fail('invalid_input', 'This chat has no one on Missiva to send to.');
     const contact = model(accountId).contacts.find((candidate) => candidate.id === chatModel.contact);
     if (!contact) fail('internal', 'A chat lost its contact.');
     return contact;
@@ -162,15 +174,15 @@ export function createMessaging(
   }
 
   function summary(accountId: number, chatModel: ChatModel): ChatSummary {
-    const contact = contactOf(accountId, chatModel);
+    const contact = chatModel.contact === null ? null : contactOf(accountId, chatModel);
     const last = [...chatModel.messages].reverse().find((message) => message.kind === 'text') ?? null;
     const newest = chatModel.messages[chatModel.messages.length - 1];
     return {
       id: chatModel.id,
-      kind: 'direct',
-      title: contact.displayName,
-      contact: contact.id,
-      handle: contact.handle,
+      kind: chatModel.group ? 'group' : 'direct',
+      title: contact?.displayName ?? chatModel.title ?? '',
+      contact: contact?.id ?? null,
+      handle: contact?.handle ?? null,
       lastMessage: last && {
         text: last.text,
         sentAt: last.sentAt,
@@ -204,7 +216,15 @@ export function createMessaging(
       createdAt: new Date().toISOString(),
     };
     own.contacts.push(contact);
-    own.chats.push({ id: nextChat++, contact: contact.id, draft: '', messages: [], createdAt: contact.createdAt });
+    own.chats.push({
+      id: nextChat++,
+      contact: contact.id,
+      title: null,
+      group: false,
+      draft: '',
+      messages: [],
+      createdAt: contact.createdAt,
+    });
     emit({ account: accountId, kind: { type: 'contactsChanged' } });
     emit({ account: accountId, kind: { type: 'chatsChanged' } });
     return contact;
@@ -227,6 +247,7 @@ export function createMessaging(
     const own = model(accountId);
     if (own.connection !== 'online') return;
     for (const chatModel of own.chats) {
+      if (chatModel.contact === null) continue;
       for (const message of chatModel.messages) {
         if (message.outgoing && message.state === 'pending' && !inFlight.has(message.id)) {
           inFlight.add(message.id);
@@ -274,6 +295,7 @@ export function createMessaging(
       receivedAt: now,
       state: 'received',
       imported: false,
+      author: null,
     };
     chatModel.messages.push(message);
     emit({ account: accountId, kind: { type: 'incomingMessage', chat: chatModel.id, message: message.id } });
@@ -328,6 +350,7 @@ export function createMessaging(
     },
     send_message: (accountId, args) => {
       const chatModel = chat(accountId, args.chat);
+      contactOf(accountId, chatModel);
       if (typeof args.text !== 'string' || args.text.trim() === '')
         fail('invalid_input', 'A message must not be empty.');
       const now = new Date().toISOString();
@@ -342,6 +365,7 @@ export function createMessaging(
         receivedAt: now,
         state: 'pending',
         imported: false,
+        author: null,
       };
       chatModel.messages.push(message);
       chatModel.draft = '';
@@ -438,6 +462,7 @@ export function createMessaging(
           receivedAt: seed.at,
           state: seed.state ?? 'read',
           imported: false,
+          author: null,
         });
       }
       changed(accountId, chatModel.id);
@@ -463,6 +488,7 @@ export function createMessaging(
         receivedAt: now,
         state: 'received',
         imported: false,
+        author: null,
       });
       emit({ account: accountId, kind: { type: 'identityChanged', contact: contact.id } });
       emit({ account: accountId, kind: { type: 'contactsChanged' } });
@@ -476,6 +502,49 @@ export function createMessaging(
       contact.verified = true;
       contact.identityChanged = false;
       emit({ account: accountId, kind: { type: 'contactsChanged' } });
+    },
+
+    /**
+     * Puts imported messages into `target` (a chat of the account) or a new chat titled `title`,
+     * in time order; a message whose id is already there is skipped. Returns the chat and counts.
+     */
+    importMessages(
+      accountId: number,
+      target: ChatId | { title: string; group: boolean },
+      imported: readonly ImportedMessage[],
+    ): { chat: ChatId; added: number; alreadyThere: number } {
+      const own = model(accountId);
+      let chatModel: ChatModel;
+      if (typeof target === 'number') {
+        chatModel = chat(accountId, target);
+      } else {
+        chatModel = {
+          id: nextChat++,
+          contact: null,
+          title: target.title,
+          group: target.group,
+          draft: '',
+          messages: [],
+          createdAt: new Date().toISOString(),
+        };
+        own.chats.push(chatModel);
+      }
+      const known = new Set(chatModel.messages.map((message) => message.id));
+      let added = 0;
+      for (const message of imported) {
+        if (known.has(message.id)) continue;
+        known.add(message.id);
+        chatModel.messages.push({ ...message, chat: chatModel.id });
+        added += 1;
+      }
+      chatModel.messages.sort((a, b) => Date.parse(a.sentAt) - Date.parse(b.sentAt));
+      changed(accountId, chatModel.id);
+      return { chat: chatModel.id, added, alreadyThere: imported.length - added };
+    },
+
+    /** Whether the account still has chat `chatId`. */
+    hasChat(accountId: number, chatId: ChatId): boolean {
+      return model(accountId).chats.some((candidate) => candidate.id === chatId);
     },
 
     /** Stops every pending timer (a restart, or the end of a test). */

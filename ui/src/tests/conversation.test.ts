@@ -45,6 +45,7 @@ function message(overrides: Partial<MessageView>): MessageView {
     receivedAt: '2026-11-20T10:00:00Z',
     state: 'sent',
     imported: false,
+    author: null,
     ...overrides,
   };
 }

@@ -13,6 +13,7 @@ const m = (id: string, state: MessageView['state'] = 'sent'): MessageView => ({
   receivedAt: '2026-11-22T10:00:00Z',
   state,
   imported: false,
+  author: null,
 });
 
 describe('merging a re-read into the loaded messages', () => {

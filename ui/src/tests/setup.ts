@@ -8,6 +8,7 @@ import { chats } from '../lib/stores/chats.svelte';
 import { connections } from '../lib/stores/connection.svelte';
 import { contacts } from '../lib/stores/contacts.svelte';
 import { dialogs } from '../lib/stores/dialogs.svelte';
+import { importer } from '../lib/stores/importer.svelte';
 import { session } from '../lib/stores/session.svelte';
 import { settings } from '../lib/stores/settings.svelte';
 
@@ -28,6 +29,7 @@ beforeEach(() => {
   connections.reset();
   contacts.reset();
   dialogs.close();
+  importer.reset();
   session.reset();
   settings.reset();
 });

@@ -3,4 +3,4 @@
 /**
  * What kind of failure, for the UI to react to; the message is for people.
  */
-export type ErrorCode = "already_running" | "passcode_required" | "wrong_passcode" | "not_found" | "invalid_input" | "key_missing" | "wrong_key" | "keystore_unavailable" | "damaged_data" | "io" | "handle_taken" | "no_relay" | "offline" | "relay" | "internal";
+export type ErrorCode = "already_running" | "passcode_required" | "wrong_passcode" | "not_found" | "invalid_input" | "key_missing" | "wrong_key" | "keystore_unavailable" | "damaged_data" | "io" | "handle_taken" | "no_relay" | "offline" | "relay" | "cancelled" | "internal";

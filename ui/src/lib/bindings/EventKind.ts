@@ -42,4 +42,8 @@ contact: ContactId, } | { "type": "openChat",
 /**
  * The chat to show.
  */
-chat: ChatId, };
+chat: ChatId, } | { "type": "importFileDropped", 
+/**
+ * The dropped file.
+ */
+path: string, };

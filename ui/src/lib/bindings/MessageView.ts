@@ -45,4 +45,8 @@ state: MessageState,
 /**
  * It came from an imported chat history.
  */
-imported: boolean, };
+imported: boolean, 
+/**
+ * The author's name as an imported history writes it (not a contact); null otherwise.
+ */
+author: string | null, };

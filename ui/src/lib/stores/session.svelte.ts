@@ -6,6 +6,7 @@ import { accounts } from './accounts.svelte';
 import { chats } from './chats.svelte';
 import { connections } from './connection.svelte';
 import { contacts } from './contacts.svelte';
+import { importer } from './importer.svelte';
 import { messages } from './messages.svelte';
 
 export type Phase =
@@ -108,6 +109,12 @@ class Session {
         break;
       case 'openChat':
         if (event.account !== null) this.#quietly(this.openChat(event.account, kind.chat));
+        break;
+      case 'importFileDropped':
+        // Into the account on screen (the event names the selected one, which may still be
+        // switching); with no account shown there is nowhere to import to.
+        if (this.phase.kind === 'ready' && chats.account !== null)
+          this.#quietly(importer.start(chats.account, kind.path));
         break;
     }
   }
