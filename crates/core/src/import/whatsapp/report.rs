@@ -13,7 +13,7 @@ use time::macros::format_description;
 use ts_rs::TS;
 
 use super::model::{
-    DateOrder, DateOrderBasis, Detection, Entry, EntryKind, Family, Parsed, Unparsed,
+    DateOrder, DateOrderBasis, Detection, Entry, EntryKind, Family, Parsed, SystemEvent, Unparsed,
 };
 
 #[cfg(test)]
@@ -79,7 +79,7 @@ pub struct Report {
     /// Media entries whose file the export does not hold (omitted or missing).
     #[ts(type = "number")]
     pub media_missing: u64,
-    /// Distinct authors, sorted.
+    /// Distinct authors, sorted (not a group's name that iOS writes as an event's author).
     pub participants: Vec<String>,
     /// The earliest timestamp (the export's wall-clock time, RFC 3339 without an offset).
     #[serde(serialize_with = "local_opt")]
@@ -164,7 +164,15 @@ impl<'a> ReportBuilder<'a> {
             (_, Some(_)) => self.messages += 1,
             (_, None) => self.other += 1,
         }
+        // iOS attributes the encryption notice and the group's creation to the group's name,
+        // which is not a person; other attributed events name who did them.
         if let Some(author) = &entry.author
+            && !matches!(
+                entry.kind,
+                EntryKind::System {
+                    event: SystemEvent::Encryption | SystemEvent::Created
+                }
+            )
             && !self.participants.contains(author)
         {
             self.participants.insert(author.clone());

@@ -73,6 +73,15 @@ fn counts_messages_events_media_participants_and_range() {
     ));
     // iOS attributes some events to an author: still an event, and the author still took part.
     b.add(&entry(3, datetime!(2020-03-05 09:30), Some("Adam"), added));
+    // ...but the encryption notice is attributed to the group's name, not a person.
+    b.add(&entry(
+        4,
+        datetime!(2020-03-05 08:00),
+        Some("Trip"),
+        EntryKind::System {
+            event: SystemEvent::Encryption,
+        },
+    ));
     // Out of order: the earliest timestamp is not the first line.
     b.add(&entry(
         4,
@@ -84,13 +93,13 @@ fn counts_messages_events_media_participants_and_range() {
     b.add(&media(6, Some("IMG-2.jpg"), false));
     b.add(&media(7, None, true));
     let r = b.finish();
-    assert_eq!((r.messages, r.system, r.other), (5, 2, 0));
+    assert_eq!((r.messages, r.system, r.other), (5, 3, 0));
     assert_eq!((r.media, r.media_found, r.media_missing), (3, 1, 2));
     assert_eq!(r.participants, vec!["Adam", "Bea", "Zoe"]);
     assert_eq!(r.first, Some(datetime!(2019-12-31 23:59)));
     assert_eq!(r.last, Some(datetime!(2020-03-05 09:30)));
     assert_eq!(r.warnings, vec![Warning::NotChronological]);
-    assert_eq!(r.entries(), 7);
+    assert_eq!(r.entries(), 8);
     assert!(!r.date_order_guessed);
 }
 
