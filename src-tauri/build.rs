@@ -24,6 +24,8 @@ const COMMANDS: &[&str] = &[
     "set_typing",
     "list_messages",
     "send_message",
+    "attachment_data",
+    "save_attachment",
     "pick_import_file",
     "preview_import",
     "run_import",

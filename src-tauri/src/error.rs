@@ -1,6 +1,7 @@
 //! The one error type that crosses into the UI: `{ code, message }`.
 
 use missiva_core::accounts::AccountsError;
+use missiva_core::attachments::AttachmentError;
 use missiva_core::chats::ChatError;
 use missiva_core::contacts::ContactError;
 use missiva_core::import::whatsapp::ImportError;
@@ -164,6 +165,20 @@ impl From<MessageError> for IpcError {
             MessageError::NotFound { .. } => ErrorCode::NotFound,
             MessageError::Chat(c) => chat_code(c),
             MessageError::Store(s) => store_code(s),
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<AttachmentError> for IpcError {
+    fn from(e: AttachmentError) -> Self {
+        let code = match &e {
+            AttachmentError::NotFound { .. } => ErrorCode::NotFound,
+            AttachmentError::TooLarge { .. } => ErrorCode::InvalidInput,
+            AttachmentError::Damaged { .. } => ErrorCode::DamagedData,
+            AttachmentError::Write { .. } => ErrorCode::Io,
+            AttachmentError::Store(s) => store_code(s),
             _ => ErrorCode::Internal,
         };
         IpcError::new(code, e.to_string())

@@ -113,6 +113,8 @@ pub fn build<R: Runtime>(
             commands::chats::set_visible_chat,
             commands::messages::list_messages,
             commands::messages::send_message,
+            commands::messages::attachment_data,
+            commands::messages::save_attachment,
             commands::import::pick_import_file,
             commands::import::preview_import,
             commands::import::run_import,

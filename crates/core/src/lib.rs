@@ -5,6 +5,7 @@
 pub mod account;
 pub mod accounts;
 mod atomic_file;
+pub mod attachments;
 pub mod chats;
 mod clock;
 pub mod contacts;

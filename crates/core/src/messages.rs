@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::account::Account;
+use crate::attachments::{self, AttachmentView};
 use crate::chats::{self, ChatError};
 use crate::clock;
 use crate::events::EventKind;
@@ -77,8 +78,11 @@ pub struct MessageView {
     pub sender: Option<String>,
     /// Sent by this account.
     pub outgoing: bool,
-    /// A text, or a line written by Missiva itself (such as a safety-number warning).
-    #[ts(type = "\"text\" | \"system\"")]
+    /// A text, a line written by Missiva itself (such as a safety-number warning), or one of
+    /// the kinds an imported history brings (its `text` is the caption or a description).
+    #[ts(
+        type = "\"text\" | \"system\" | \"media\" | \"deleted\" | \"view-once\" | \"waiting\" | \"location\" | \"live-location\" | \"contact\" | \"poll\" | \"call\""
+    )]
     pub kind: String,
     /// The text.
     pub text: String,
@@ -92,6 +96,8 @@ pub struct MessageView {
     pub imported: bool,
     /// The author's name as an imported history writes it (not a contact); null otherwise.
     pub author: Option<String>,
+    /// The files attached to it.
+    pub attachments: Vec<AttachmentView>,
 }
 
 /// The last message of a chat, for the chat list.
@@ -107,6 +113,8 @@ pub struct MessagePreview {
     pub outgoing: bool,
     /// Where it is.
     pub state: MessageState,
+    /// It came from an imported chat history (its state says nothing about delivery).
+    pub imported: bool,
 }
 
 /// Errors of messages.
@@ -139,9 +147,12 @@ impl From<rusqlite::Error> for MessageError {
     }
 }
 
+/// The last column is the message's attachments as a JSON array ([`attachments::parse_column`]).
 const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle,
      m.sender_id IS NULL AND m.kind != 'system' AND m.author_name = '',
-     m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported, NULLIF(m.author_name, '')";
+     m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported, NULLIF(m.author_name, ''),
+     (SELECT json_group_array(json_object('id', a.id, 'name', a.name, 'mime', a.mime,
+        'size', a.size)) FROM attachments a WHERE a.message_id = m.id)";
 
 /// Leaves out messages of an import that is not done yet (see `import::whatsapp::apply`).
 pub(crate) const VISIBLE: &str =
@@ -161,6 +172,7 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         state: MessageState::from_db(&r.get::<_, String>(8)?),
         imported: r.get(9)?,
         author: r.get(10)?,
+        attachments: attachments::parse_column(r.get(11)?),
     })
 }
 
@@ -253,6 +265,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
             sent_at: v.sent_at,
             outgoing: v.outgoing,
             state: v.state,
+            imported: v.imported,
         })
     })
 }

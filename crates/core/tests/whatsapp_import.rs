@@ -347,3 +347,76 @@ async fn a_date_order_override_changes_the_timestamps() {
     assert_eq!(messages[0].sent_at, "2021-03-04T10:00:00Z");
     assert_eq!(summary.report.date_order.as_str(), "mdy");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_media_show_in_the_conversation_and_save_to_a_file() {
+    let f = account();
+    let zip = android_zip(f.dir.path());
+    let source = Source::open(&zip).unwrap();
+    let summary = apply::import(
+        &f.account,
+        &source,
+        &options(new_chat()),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let messages = f.account.messages(summary.chat, None, 100).await.unwrap();
+    let photo = messages
+        .iter()
+        .flat_map(|m| &m.attachments)
+        .find(|a| a.name == "IMG-20210214-WA0002.jpg")
+        .expect("the photo is attached to its message")
+        .clone();
+    assert_eq!(photo.mime, "image/jpeg");
+    assert_eq!(photo.size, fixture("photo.jpg").len() as u64);
+    let attached: usize = messages.iter().map(|m| m.attachments.len()).sum();
+    assert_eq!(attached, 3, "the missing photo has no attachment");
+
+    // Shown: the plaintext, decrypted in memory.
+    let (view, bytes) = f.account.attachment_bytes(photo.id).await.unwrap();
+    assert_eq!(view, photo);
+    assert_eq!(bytes, fixture("photo.jpg"));
+
+    // Saved: the plaintext in the chosen file.
+    let dest = f.dir.path().join("saved.jpg");
+    let size = f
+        .account
+        .save_attachment(photo.id, dest.clone())
+        .await
+        .unwrap();
+    assert_eq!(size, photo.size);
+    assert_eq!(std::fs::read(&dest).unwrap(), fixture("photo.jpg"));
+
+    // A stored copy that fails authentication is an error, and the file saved before stays.
+    let stored = media_files(&f);
+    for file in &stored {
+        let mut bytes = std::fs::read(file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(file, bytes).unwrap();
+    }
+    let err = f.account.attachment_bytes(photo.id).await.unwrap_err();
+    assert!(err.to_string().contains("cannot be read"), "{err}");
+    let err = f
+        .account
+        .save_attachment(photo.id, dest.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be read"), "{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), fixture("photo.jpg"));
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // An unknown id is not found.
+    let err = f
+        .account
+        .attachment_bytes(photo.id + 100)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no attachment"), "{err}");
+}

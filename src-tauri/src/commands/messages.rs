@@ -1,8 +1,10 @@
-//! Message commands: a page of a conversation, and sending.
+//! Message commands: a page of a conversation, sending, and the files attached to messages.
 
 use missiva_core::ids::{AccountId, ChatId, MessageId};
 use missiva_core::messages::MessageView;
-use tauri::State;
+use tauri::ipc::Response;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
 
 use crate::error::{ErrorCode, IpcError};
 use crate::state::AppState;
@@ -37,4 +39,52 @@ pub async fn send_message(
     text: String,
 ) -> Result<MessageView, IpcError> {
     Ok(state.account(account).await?.send(chat, &text).await?)
+}
+
+/// The bytes of the attachment `attachment`, decrypted, to show it (an image in the
+/// conversation); raw bytes, an `ArrayBuffer` in JavaScript.
+#[tauri::command]
+pub async fn attachment_data(
+    state: State<'_, AppState>,
+    account: AccountId,
+    attachment: i64,
+) -> Result<Response, IpcError> {
+    let (_, bytes) = state
+        .account(account)
+        .await?
+        .attachment_bytes(attachment)
+        .await?;
+    Ok(Response::new(bytes))
+}
+
+/// Asks where to save the attachment `attachment` (suggesting `name`) and writes it there,
+/// decrypted; false when the user cancels the dialog.
+#[tauri::command]
+pub async fn save_attachment<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account: AccountId,
+    attachment: i64,
+    name: String,
+) -> Result<bool, IpcError> {
+    let handle = state.account(account).await?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut dialog = app.dialog().file().set_file_name(&name);
+    if let Some(window) = app.get_webview_window("main") {
+        dialog = dialog.set_parent(&window);
+    }
+    dialog.save_file(move |picked| {
+        let _ = tx.send(picked);
+    });
+    let picked = rx
+        .await
+        .map_err(|_| IpcError::new(ErrorCode::Internal, "the file dialog closed unexpectedly"))?;
+    let Some(file) = picked else {
+        return Ok(false);
+    };
+    let dest = file
+        .into_path()
+        .map_err(|e| IpcError::new(ErrorCode::InvalidInput, format!("cannot save there: {e}")))?;
+    handle.save_attachment(attachment, dest).await?;
+    Ok(true)
 }

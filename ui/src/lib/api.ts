@@ -16,6 +16,7 @@ import type { IpcError } from './bindings/IpcError';
 import type { MessagePreview } from './bindings/MessagePreview';
 import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
+import type { AttachmentView } from './bindings/AttachmentView';
 import type {
   DateOrder,
   ImportPreview,
@@ -40,6 +41,7 @@ export type {
   MessagePreview,
   MessageState,
   MessageView,
+  AttachmentView,
 };
 
 export type * from './import-types';
@@ -162,6 +164,16 @@ export function listMessages(
 
 export function sendMessage(account: AccountId, chat: ChatId, text: string): Promise<MessageView> {
   return call('send_message', { account, chat, text });
+}
+
+/** The decrypted bytes of an attachment, to show it (images). */
+export function attachmentData(account: AccountId, attachment: number): Promise<ArrayBuffer> {
+  return call('attachment_data', { account, attachment });
+}
+
+/** Asks where to save an attachment (suggesting `name`) and writes it there; false if cancelled. */
+export function saveAttachment(account: AccountId, attachment: number, name: string): Promise<boolean> {
+  return call('save_attachment', { account, attachment, name });
 }
 
 export function markRead(account: AccountId, chat: ChatId): Promise<null> {

@@ -6,6 +6,19 @@ function sameDay(a: Date, b: Date): boolean {
 }
 
 /** `14:05`: hours and minutes on a 24-hour clock. */
+/** A file size for people: `512 B`, `34 KB`, `2.5 MB` (decimal units, as file managers show). */
+export function fileSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
 export function clockTime(iso: string): string {
   return new Intl.DateTimeFormat(currentLocale(), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
     new Date(iso),

@@ -183,12 +183,13 @@ function contentId(entry: PreviewEntry): string {
 }
 
 /** The text an imported entry shows in the conversation. */
-function textOf(entry: PreviewEntry): string {
-  if (entry.kind === 'media') {
-    const name = entry.attachment ?? '<Media omitted>';
-    return entry.body === '' ? name : `${name}\n${entry.body}`;
-  }
-  return entry.body;
+let nextAttachment = 1;
+
+/** The MIME type the backend would give a media file, from its extension. */
+function mimeOf(name: string): string {
+  const ext = name.split('.').pop()?.toLowerCase() ?? '';
+  const known: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', opus: 'audio/ogg', mp4: 'video/mp4', pdf: 'application/pdf' };
+  return known[ext] ?? 'application/octet-stream';
 }
 
 function validPath(value: unknown): string {
@@ -292,8 +293,12 @@ export function createImporter({ messaging, send, step }: MockImportOptions) {
           sender: null,
           author: entry.author === null || outgoing ? null : entry.author,
           outgoing,
-          kind: entry.kind === 'system' ? 'system' : 'text',
-          text: textOf(entry),
+          kind: entry.kind,
+          text: entry.body,
+          attachments:
+            zip && entry.attachment !== null
+              ? [{ id: nextAttachment++, name: entry.attachment, mime: mimeOf(entry.attachment), size: 68 }]
+              : [],
           sentAt,
           receivedAt: sentAt,
           state: 'read',

@@ -13,6 +13,9 @@ import type { IpcError } from './bindings/IpcError';
 import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
 
+const ONE_PIXEL_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
 
 /** Milliseconds between the steps the simulated relay and people take. */
 export interface MockTiming {
@@ -188,6 +191,7 @@ export function createMessaging(
         sentAt: last.sentAt,
         outgoing: last.outgoing,
         state: last.state,
+        imported: last.imported,
       },
       unread: unreadIn(chatModel),
       lastActivityAt: newest?.receivedAt ?? chatModel.createdAt,
@@ -296,6 +300,7 @@ export function createMessaging(
       state: 'received',
       imported: false,
       author: null,
+      attachments: [],
     };
     chatModel.messages.push(message);
     emit({ account: accountId, kind: { type: 'incomingMessage', chat: chatModel.id, message: message.id } });
@@ -338,6 +343,16 @@ export function createMessaging(
       if (!found) fail('not_found', `No contact with id ${String(args.contact)}.`);
       return found.id;
     },
+    attachment_data: (accountId, args) => {
+      const found = model(accountId)
+        .chats.flatMap((chatModel) => chatModel.messages)
+        .flatMap((message) => message.attachments)
+        .find((attachment) => attachment.id === args.attachment);
+      if (!found) fail('not_found', `There is no attachment ${String(args.attachment)}.`);
+      // A 1×1 PNG: the mock keeps no files.
+      return Uint8Array.from(atob(ONE_PIXEL_PNG), (c) => c.charCodeAt(0)).buffer;
+    },
+    save_attachment: () => true,
     list_messages: (accountId, args) => {
       const messages = chat(accountId, args.chat).messages;
       const limit = limitOf(args.limit);
@@ -366,6 +381,7 @@ export function createMessaging(
         state: 'pending',
         imported: false,
         author: null,
+        attachments: [],
       };
       chatModel.messages.push(message);
       chatModel.draft = '';
@@ -463,6 +479,7 @@ export function createMessaging(
           state: seed.state ?? 'read',
           imported: false,
           author: null,
+          attachments: [],
         });
       }
       changed(accountId, chatModel.id);
@@ -489,6 +506,7 @@ export function createMessaging(
         state: 'received',
         imported: false,
         author: null,
+        attachments: [],
       });
       emit({ account: accountId, kind: { type: 'identityChanged', contact: contact.id } });
       emit({ account: accountId, kind: { type: 'contactsChanged' } });

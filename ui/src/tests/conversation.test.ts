@@ -46,6 +46,7 @@ function message(overrides: Partial<MessageView>): MessageView {
     state: 'sent',
     imported: false,
     author: null,
+    attachments: [],
     ...overrides,
   };
 }

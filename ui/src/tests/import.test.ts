@@ -1,10 +1,12 @@
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, test } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, test, vi } from 'vitest';
 import App from '../App.svelte';
 import MessageBubble from '../components/MessageBubble.svelte';
 import type { MessageView } from '../lib/bindings/MessageView';
 import { installMockBackend, MOCK_IMPORT_PATH, type MockOptions } from '../lib/mock-backend';
+import { chats } from '../lib/stores/chats.svelte';
 
 const RELAY = 'wss://relay.example.org';
 /** Ten progress steps of 40 ms: long enough to see the bar move and to press Cancel. */
@@ -253,6 +255,7 @@ describe('imported messages in the conversation', () => {
     receivedAt: '2023-04-07T06:30:00Z',
     state: 'read',
     imported: true,
+    attachments: [],
     author: 'Giulia Bianchi',
   };
 
@@ -277,5 +280,33 @@ describe('imported messages in the conversation', () => {
       'Luca Moretti changed the group description',
     );
     expect(screen.queryByRole('note', { name: 'Security notice' })).toBeNull();
+  });
+
+  test('an attached photo is shown and saved where the user chooses; missing media say so', async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'attachment_data') return new Uint8Array([137, 80, 78, 71]).buffer;
+      if (cmd === 'save_attachment') return true;
+      return null;
+    });
+    const created = vi.fn(() => 'blob:photo');
+    URL.createObjectURL = created;
+    URL.revokeObjectURL = vi.fn();
+    chats.account = 1;
+    const user = userEvent.setup();
+    const photo = { id: 7, name: 'IMG-20230407-WA0001.jpg', mime: 'image/jpeg', size: 51234 };
+    render(MessageBubble, { message: { ...base, kind: 'media', text: 'Nice view', attachments: [photo] } });
+
+    const img = await screen.findByRole('img', { name: photo.name });
+    expect(img).toHaveAttribute('src', 'blob:photo');
+    expect(calls).toContainEqual(['attachment_data', { account: 1, attachment: 7 }]);
+    expect(screen.getByText('51 KB')).toBeVisible();
+    expect(screen.getByText('Nice view')).toBeVisible();
+    await user.click(screen.getByRole('button', { name: `Save ${photo.name}…` }));
+    expect(calls).toContainEqual(['save_attachment', { account: 1, attachment: 7, name: photo.name }]);
+
+    render(MessageBubble, { message: { ...base, id: 'c'.repeat(32), kind: 'media', text: '' } });
+    expect(screen.getByText('Media not included in the export')).toBeVisible();
   });
 });

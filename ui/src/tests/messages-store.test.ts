@@ -14,6 +14,7 @@ const m = (id: string, state: MessageView['state'] = 'sent'): MessageView => ({
   state,
   imported: false,
   author: null,
+  attachments: [],
 });
 
 describe('merging a re-read into the loaded messages', () => {

@@ -54,7 +54,7 @@ media_found: number,
  */
 media_missing: number, 
 /**
- * Distinct authors, sorted.
+ * Distinct authors, sorted (not a group's name that iOS writes as an event's author).
  */
 participants: Array<string>, 
 /**

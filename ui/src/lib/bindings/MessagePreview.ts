@@ -20,4 +20,8 @@ outgoing: boolean,
 /**
  * Where it is.
  */
-state: MessageState, };
+state: MessageState, 
+/**
+ * It came from an imported chat history (its state says nothing about delivery).
+ */
+imported: boolean, };
