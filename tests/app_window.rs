@@ -4,41 +4,12 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
-use fantoccini::{Client, ClientBuilder, Locator};
-use missiva_tests::{TauriDriver, app_binary, artifacts_dir};
-use serde_json::json;
+use anyhow::{Result, ensure};
+use fantoccini::{Client, Locator};
+use missiva_tests::window::wait_css;
+use missiva_tests::{TauriDriver, artifacts_dir, launch};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn launch(driver: &TauriDriver) -> Result<Client> {
-    let app = app_binary()?;
-    ensure!(
-        app.is_file(),
-        "build the app first (make app): {} is missing",
-        app.display()
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        json!({ "application": app.display().to_string() }),
-    );
-    caps.insert("browserName".into(), json!("wry"));
-    let client = ClientBuilder::rustls()?
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .context("start a WebDriver session with the app")?;
-    Ok(client)
-}
-
-async fn wait_css(c: &Client, css: &str) -> Result<fantoccini::elements::Element> {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .with_context(|| format!("waiting for {css}"))
-}
 
 async fn create_account(c: &Client, open_with: &str, name: &str) -> Result<()> {
     wait_css(c, open_with).await?.click().await?;

@@ -1,0 +1,315 @@
+//! The WhatsApp import wizard in the real app window: an Android export and an iPhone export,
+//! each a `.zip` with a photo, chosen through the system's file dialog (GTK, driven with
+//! xdotool), previewed, imported as the user "Sam Carter" into a new chat; the chat then shows
+//! the history with its authors, the imported mark and the photo, decrypted from the account's
+//! store. Run by `make test-app` (Xvfb + dbus-run-session); `--ignored` elsewhere.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::Client;
+use missiva_tests::window::{WAIT, create_account, driver_on, poll_js, shoot, wait_css};
+use missiva_tests::{RelayProcess, launch};
+
+/// The wizard's title, which is also the file dialog's.
+const TITLE: &str = "Import a WhatsApp chat";
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/whatsapp")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// A zip at `dir/name` holding `files`, deflated as phones write them.
+fn zip(dir: &Path, name: &str, files: &[(&str, Vec<u8>)]) -> Result<PathBuf> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (file, bytes) in files {
+        zip.start_file(*file, options)?;
+        zip.write_all(bytes)?;
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, zip.finish()?.into_inner())?;
+    Ok(path)
+}
+
+/// Runs xdotool with `args`.
+fn xdotool(args: &[&str]) -> Result<String> {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .context("run xdotool (apt install xdotool)")?;
+    ensure!(
+        out.status.success(),
+        "xdotool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Waits for the GTK file dialog, types `path` into its location field and opens it, as a user
+/// who pastes a path would.
+fn choose_in_file_dialog(path: &Path) -> Result<()> {
+    let start = Instant::now();
+    let window = loop {
+        let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{TITLE}$")])
+            .unwrap_or_default();
+        if let Some(id) = found.lines().last() {
+            break id.to_owned();
+        }
+        ensure!(start.elapsed() < WAIT, "the file dialog did not open");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // No window manager under Xvfb: give the dialog the keyboard, then let it settle.
+    xdotool(&["windowfocus", "--sync", &window])?;
+    std::thread::sleep(Duration::from_millis(700));
+    xdotool(&["key", "--clearmodifiers", "ctrl+l"])?;
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["type", "--delay", "15", &path.display().to_string()])?;
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["key", "Return"])?;
+    Ok(())
+}
+
+/// Every message line on screen: `[text, author|null, outgoing, imported, [image widths]]`.
+const LINES: &str = "return [...document.querySelectorAll('[role=log] [data-message]')].map(l => [
+    l.querySelector('.text')?.textContent ?? l.querySelector('span')?.textContent ?? '',
+    l.querySelector('.author')?.textContent ?? null,
+    l.classList.contains('outgoing'),
+    !!l.querySelector('.imported') || l.classList.contains('event'),
+    [...l.querySelectorAll('[data-attachment] img')].map(i => i.complete ? i.naturalWidth : 0),
+]);";
+
+struct Export<'a> {
+    zip: PathBuf,
+    format: &'a str,
+    chat: &'a str,
+    people: &'a [&'a str],
+    /// `(text, author, outgoing)` of some lines, in order.
+    lines: &'a [(&'a str, Option<&'a str>, bool)],
+    /// The photo's width in pixels, once drawn.
+    photo_width: u64,
+    screenshot: &'a str,
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String> {
+    Ok(wait_css(c, css)
+        .await?
+        .prop("textContent")
+        .await?
+        .unwrap_or_default())
+}
+
+async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
+    wait_css(c, "button[aria-label='Account options']")
+        .await?
+        .click()
+        .await?;
+    wait_css(c, "[role=menu] [role=menuitem]:first-child")
+        .await?
+        .click()
+        .await?;
+    let choose = wait_css(c, "[role=dialog] .drop button").await?;
+    ensure!(
+        choose.text().await?.contains("Choose file"),
+        "the wizard opens on choosing a file"
+    );
+    choose.click().await?;
+    let zip = export.zip.clone();
+    tokio::task::spawn_blocking(move || choose_in_file_dialog(&zip)).await??;
+
+    // The preview: where it came from, who is in it, what it holds.
+    poll_js(
+        c,
+        "the preview",
+        "return document.querySelector('[role=dialog] .preview')?.textContent ?? null",
+        |v| v.as_str().is_some_and(|t| t.contains(export.format)),
+    )
+    .await?;
+    let preview = text_of(c, "[role=dialog] .preview").await?;
+    for person in export.people {
+        ensure!(
+            preview.contains(person),
+            "{person} in the preview: {preview}"
+        );
+    }
+    ensure!(
+        preview.contains("1 found, 0 missing") || preview.contains("1 found, 1 missing"),
+        "the photo is found in the zip: {preview}"
+    );
+    wait_css(c, "[role=dialog] select[id$='-me']")
+        .await?
+        .select_by_value("Sam Carter")
+        .await?;
+    shoot(c, &format!("{}-preview.png", export.screenshot)).await?;
+    wait_css(c, "[role=dialog] .actions .btn-primary")
+        .await?
+        .click()
+        .await?;
+
+    // Done: the summary, then the chat.
+    poll_js(
+        c,
+        "the import summary",
+        "return document.querySelector('[role=dialog] .done')?.textContent ?? null",
+        |v| v.as_str().is_some_and(|t| t.contains("Import finished")),
+    )
+    .await?;
+    let summary = text_of(c, "[role=dialog] .done").await?;
+    ensure!(
+        summary.contains("1 media files stored"),
+        "the photo is stored: {summary}"
+    );
+    wait_css(c, "[role=dialog] .actions .btn-primary")
+        .await?
+        .click()
+        .await?;
+    let start = Instant::now();
+    loop {
+        let title = wait_css(c, "main.conversation")
+            .await?
+            .attr("aria-label")
+            .await?
+            .unwrap_or_default();
+        if title.contains(export.chat) {
+            break;
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "the imported chat did not open: {title}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The history: authors, sides, the imported mark, and the photo drawn.
+    let lines = poll_js(c, "the imported history", LINES, |v| {
+        v.as_array().is_some_and(|ls| {
+            ls.iter().any(|l| {
+                l[4].as_array()
+                    .is_some_and(|w| w.iter().any(|w| w.as_u64() == Some(export.photo_width)))
+            })
+        })
+    })
+    .await?;
+    let lines = lines.as_array().context("lines")?;
+    let mut from = 0;
+    for (text, author, outgoing) in export.lines {
+        let Some(at) = lines[from..].iter().position(|l| l[0] == *text) else {
+            bail!("{text:?} not on screen (in order) in {lines:?}");
+        };
+        let line = &lines[from + at];
+        if let Some(author) = author {
+            ensure!(line[1] == *author, "author of {text:?}: {line}");
+        }
+        ensure!(line[2] == *outgoing, "side of {text:?}: {line}");
+        ensure!(line[3] == true, "{text:?} is marked imported: {line}");
+        from += at + 1;
+    }
+    shoot(c, &format!("{}.png", export.screenshot)).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver, xdotool and the built app: make test-app"]
+async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
+    let relay = RelayProcess::start()?;
+    let dir = tempfile::tempdir()?;
+    let android = zip(
+        dir.path(),
+        "WhatsApp Chat with Giulia Bianchi.zip",
+        &[
+            (
+                "WhatsApp Chat with Giulia Bianchi.txt",
+                data("WhatsApp Chat with Giulia Bianchi.txt"),
+            ),
+            ("IMG-20240312-WA0004.jpg", data("sunset.jpg")),
+        ],
+    )?;
+    let iphone = zip(
+        dir.path(),
+        "WhatsApp Chat - Trip to Dolomiti.zip",
+        &[
+            ("_chat.txt", data("_chat.txt")),
+            ("00000021-PHOTO-2024-06-14-20-17-45.jpg", data("menu.jpg")),
+        ],
+    )?;
+    let home = tempfile::tempdir()?;
+    let driver = driver_on(home.path(), &relay.url)?;
+    let c = launch(&driver).await?;
+
+    let outcome = async {
+        create_account(&c, "Sam", "sam", &relay.url).await?;
+        import(
+            &c,
+            &Export {
+                zip: android,
+                format: "WhatsApp on Android",
+                chat: "Giulia Bianchi",
+                people: &["Giulia Bianchi", "Sam Carter"],
+                lines: &[
+                    (
+                        "Ciao! Are you still coming on Saturday?",
+                        Some("Giulia Bianchi"),
+                        false,
+                    ),
+                    ("Yes! I'll bring the tent 🏕️", None, true),
+                    (
+                        "The view from the hut last year",
+                        Some("Giulia Bianchi"),
+                        false,
+                    ),
+                    (
+                        "The path starts at 8:30,\nmeet at the car park?",
+                        None,
+                        false,
+                    ),
+                    ("See you there 👋", None, true),
+                ],
+                photo_width: 640,
+                screenshot: "import-android",
+            },
+        )
+        .await?;
+        import(
+            &c,
+            &Export {
+                zip: iphone,
+                format: "WhatsApp on iPhone",
+                chat: "Trip to Dolomiti",
+                people: &["Anna Verdi", "Luca Moretti", "Sam Carter"],
+                lines: &[
+                    (
+                        "Who has the menu from the rifugio?",
+                        Some("Luca Moretti"),
+                        false,
+                    ),
+                    ("Dinner at 19:30, they close the kitchen early", None, false),
+                    ("Perfect 👍", None, true),
+                    ("And breakfast?\nNot before 7, I asked", None, false),
+                ],
+                photo_width: 480,
+                screenshot: "import-iphone",
+            },
+        )
+        .await
+    }
+    .await;
+    if outcome.is_err() {
+        let _ = shoot(&c, "import-failure.png").await;
+    }
+    let _ = c.close().await;
+    outcome
+}
