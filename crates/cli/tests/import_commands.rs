@@ -224,14 +224,15 @@ fn importing_into_a_contacts_chat_keeps_timestamps_and_who_wrote_what() {
             )
         })
         .collect();
+    // In time order: the line dated before the one above it in the file goes first.
     let expected = [
+        ("2021-02-13T23:59:00Z", false),
         ("2021-02-14T09:05:00Z", false),
         ("2021-02-14T09:06:00Z", false),
         ("2021-02-14T09:07:00Z", true),
         ("2021-02-14T09:08:00Z", false),
         ("2021-02-14T09:09:00Z", false),
         ("2021-02-14T09:10:00Z", true),
-        ("2021-02-13T23:59:00Z", false),
         ("2021-02-15T18:30:00Z", true),
     ];
     assert_eq!(seen.len(), expected.len(), "{messages}");
@@ -242,9 +243,9 @@ fn importing_into_a_contacts_chat_keeps_timestamps_and_who_wrote_what() {
             "{messages}"
         );
     }
-    assert_eq!(seen[2].2, "Ciao Anna, come stai?");
-    assert_eq!(seen[3].2, "Bene grazie.\nTi mando la foto di ieri");
-    assert!(messages[0]["kind"] == "system");
+    assert_eq!(seen[3].2, "Ciao Anna, come stai?");
+    assert_eq!(seen[4].2, "Bene grazie.\nTi mando la foto di ieri");
+    assert!(messages[1]["kind"] == "system");
     assert!(
         messages
             .as_array()

@@ -253,7 +253,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
     conn.query_row(
         &format!(
             "SELECT {VIEW_COLUMNS} FROM messages m LEFT JOIN contacts k ON k.id = m.sender_id
-             WHERE m.chat_id = ?1 AND {VISIBLE} ORDER BY m.id DESC LIMIT 1"
+             WHERE m.chat_id = ?1 AND {VISIBLE} ORDER BY m.sent_at DESC, m.id DESC LIMIT 1"
         ),
         [chat.0],
         view,
@@ -332,13 +332,15 @@ impl Account {
                 if !chats::exists(c, chat)? {
                     return Err(ChatError::NotFound { chat }.into());
                 }
-                let cursor = match before {
-                    None => i64::MAX,
+                // In the order they were written (an imported history goes above what was
+                // said here after it), then in the order they were stored.
+                let (cursor_at, cursor_id): (i64, i64) = match before {
+                    None => (i64::MAX, i64::MAX),
                     Some(id) => c
                         .query_row(
-                            "SELECT id FROM messages WHERE uid = ?1 AND chat_id = ?2",
+                            "SELECT sent_at, id FROM messages WHERE uid = ?1 AND chat_id = ?2",
                             params![id.0.as_slice(), chat.0],
-                            |r| r.get(0),
+                            |r| Ok((r.get(0)?, r.get(1)?)),
                         )
                         .optional()?
                         .ok_or(MessageError::NotFound { id })?,
@@ -346,11 +348,11 @@ impl Account {
                 let mut stmt = c.prepare(&format!(
                     "SELECT {VIEW_COLUMNS} FROM messages m
                      LEFT JOIN contacts k ON k.id = m.sender_id
-                     WHERE m.chat_id = ?1 AND m.id < ?2 AND {VISIBLE}
-                     ORDER BY m.id DESC LIMIT ?3"
+                     WHERE m.chat_id = ?1 AND (m.sent_at, m.id) < (?2, ?3) AND {VISIBLE}
+                     ORDER BY m.sent_at DESC, m.id DESC LIMIT ?4"
                 ))?;
                 let mut page = stmt
-                    .query_map(params![chat.0, cursor, limit], view)?
+                    .query_map(params![chat.0, cursor_at, cursor_id, limit], view)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 page.reverse();
                 Ok(page)

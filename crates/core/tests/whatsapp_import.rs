@@ -420,3 +420,53 @@ async fn imported_media_show_in_the_conversation_and_save_to_a_file() {
         .unwrap_err();
     assert!(err.to_string().contains("no attachment"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_history_imported_into_a_chat_goes_above_what_it_holds() {
+    let f = account();
+    let zip = android_zip(f.dir.path());
+    let first = apply::import(
+        &f.account,
+        &Source::open(&zip).unwrap(),
+        &options(new_chat()),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    // A year earlier, from another export of the same chat.
+    let older = f.dir.path().join("WhatsApp Chat with Tom Ake.txt");
+    std::fs::write(
+        &older,
+        "14/02/2020, 10:00 - Tom Ake: a year ago\n15/02/2020, 11:00 - Marta Ruiz: still here\n",
+    )
+    .unwrap();
+    apply::import(
+        &f.account,
+        &Source::open(&older).unwrap(),
+        &options(Target::Chat(first.chat)),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+
+    let page = f.account.messages(first.chat, None, 100).await.unwrap();
+    let sent: Vec<&str> = page.iter().map(|m| m.sent_at.as_str()).collect();
+    let mut sorted = sent.clone();
+    sorted.sort_unstable();
+    assert_eq!(sent, sorted, "oldest first, by when they were written");
+    assert_eq!(page[0].text, "a year ago");
+    assert_eq!(page[1].text, "still here");
+
+    // Paging back from the newest walks the same order without gaps or repeats.
+    let mut walked = Vec::new();
+    let mut before = None;
+    loop {
+        let older = f.account.messages(first.chat, before, 2).await.unwrap();
+        if older.is_empty() {
+            break;
+        }
+        before = Some(older[0].id);
+        walked.splice(0..0, older.into_iter().map(|m| m.id));
+    }
+    assert_eq!(walked, page.iter().map(|m| m.id).collect::<Vec<_>>());
+}

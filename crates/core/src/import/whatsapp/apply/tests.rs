@@ -485,7 +485,7 @@ fn a_new_chat_sorts_by_its_newest_message_and_is_a_group_when_several_wrote() {
     let chats = f.runtime.block_on(f.account.chats()).unwrap();
     assert_eq!(chats[0].kind, "group");
     assert_eq!(chats[0].last_activity_at, "2021-02-14T09:08:00Z");
-    assert_eq!(chats[0].last_message.as_ref().unwrap().text, "hey");
+    assert_eq!(chats[0].last_message.as_ref().unwrap().text, "hello");
     assert_eq!(summary.report.participants, vec!["Anna", "Luca", "Marco"]);
 }
 
