@@ -129,7 +129,7 @@ fn sync_code(e: &SyncError) -> ErrorCode {
 fn chat_code(e: &ChatError) -> ErrorCode {
     match e {
         ChatError::NotFound { .. } | ChatError::NoChatWith { .. } => ErrorCode::NotFound,
-        ChatError::DraftTooLong => ErrorCode::InvalidInput,
+        ChatError::DraftTooLong | ChatError::NoRecipient { .. } => ErrorCode::InvalidInput,
         ChatError::Store(s) => store_code(s),
         _ => ErrorCode::Internal,
     }

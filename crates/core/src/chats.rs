@@ -53,6 +53,12 @@ pub enum ChatError {
         /// The id asked for.
         chat: ChatId,
     },
+    /// The chat holds an imported history and has no contact to send to.
+    #[error("chat {chat} is an imported history with no one to send to")]
+    NoRecipient {
+        /// The chat.
+        chat: ChatId,
+    },
     /// No direct chat with this contact.
     #[error("there is no chat with contact {contact}")]
     NoChatWith {
@@ -114,7 +120,7 @@ pub(crate) fn contact_of(conn: &Connection, chat: ChatId) -> Result<ContactId, C
         .optional()?;
     match contact {
         None => Err(ChatError::NotFound { chat }),
-        Some(None) => Err(ChatError::NotFound { chat }),
+        Some(None) => Err(ChatError::NoRecipient { chat }),
         Some(Some(c)) => Ok(ContactId(c)),
     }
 }
@@ -212,7 +218,7 @@ impl Account {
                     // messages are never unread.
                     let contact = match contact_of(tx, chat) {
                         Ok(contact) => contact,
-                        Err(ChatError::NotFound { .. }) => return Ok(false),
+                        Err(ChatError::NoRecipient { .. }) => return Ok(false),
                         Err(e) => return Err(e),
                     };
                     let mut stmt = tx.prepare(

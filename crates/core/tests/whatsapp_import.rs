@@ -456,6 +456,9 @@ async fn an_older_history_imported_into_a_chat_goes_above_what_it_holds() {
     assert_eq!(sent, sorted, "oldest first, by when they were written");
     assert_eq!(page[0].text, "a year ago");
     assert_eq!(page[1].text, "still here");
+    // Nobody to send to in a chat an import created.
+    let err = f.account.send(first.chat, "hello?").await.unwrap_err();
+    assert!(err.to_string().contains("no one to send to"), "{err}");
 
     // Paging back from the newest walks the same order without gaps or repeats.
     let mut walked = Vec::new();

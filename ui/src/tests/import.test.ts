@@ -124,6 +124,9 @@ describe('import wizard', () => {
     const own = within(log).getByText('Boarding! See you at arrivals').closest('[data-message]') as HTMLElement;
     expect(own).toHaveClass('outgoing');
     expect(within(own).queryByText('Anna Rossi')).toBeNull();
+    // A chat the import created has nobody to write to: a note instead of the composer.
+    expect(screen.getByText(/An imported history: there is no one to send to here/)).toHaveAttribute('role', 'note');
+    expect(screen.queryByRole('textbox', { name: 'Message' })).toBeNull();
     expect(within(own).queryByRole('img', { name: 'Read' })).toBeNull();
     // A system event of the export is a plain line, not a security warning.
     expect(within(log).queryByRole('note', { name: 'Security notice' })).toBeNull();
@@ -165,6 +168,8 @@ describe('import wizard', () => {
     expect(anna).not.toHaveClass('outgoing');
     expect(within(anna).getByText('Anna Rossi')).toBeVisible();
     expect(chatRows()).toEqual(['Bruno Bianchi']);
+    // Into a contact's chat: the conversation goes on there.
+    expect(screen.getByRole('textbox', { name: 'Message' })).toBeVisible();
   });
 
   test('cancel stops the import with nothing added, and it can be run again', async () => {
