@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use missiva_core::account::Account;
 use missiva_core::accounts::Accounts;
 use missiva_core::contacts::{ContactError, ContactInfo};
-use missiva_core::ids::AccountId;
+use missiva_core::ids::{AccountId, ChatId};
 use missiva_core::messages::{MessageState, MessageView};
 use missiva_core::sync::SyncError;
 use serde::Serialize;
@@ -43,8 +43,8 @@ pub(crate) struct SendArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct MessagesArgs {
-    /// The contact's handle.
-    handle: String,
+    /// The contact's @handle, or a chat's id (as `chats` and `import` print it).
+    chat: String,
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
@@ -65,6 +65,11 @@ struct MessageOut {
     sent_at: String,
     received_at: String,
     state: MessageState,
+    imported: bool,
+    /// The author's name as an imported history writes it.
+    author: Option<String>,
+    /// The names of its attached files.
+    attachments: Vec<String>,
 }
 
 impl From<MessageView> for MessageOut {
@@ -79,6 +84,9 @@ impl From<MessageView> for MessageOut {
             sent_at: m.sent_at,
             received_at: m.received_at,
             state: m.state,
+            imported: m.imported,
+            author: m.author,
+            attachments: m.attachments.into_iter().map(|a| a.name).collect(),
         }
     }
 }
@@ -197,20 +205,42 @@ pub(crate) async fn chats(account: &Account, json: bool) -> Result<()> {
 }
 
 pub(crate) async fn messages(account: &Account, args: MessagesArgs) -> Result<()> {
-    let contact = account.contact_by_handle(&args.handle).await?;
-    let chat = account.chat_for_contact(contact.id).await?;
+    let chat = match args.chat.parse::<i64>() {
+        Ok(id) => ChatId(id),
+        Err(_) => {
+            let contact = account.contact_by_handle(&args.chat).await?;
+            account.chat_for_contact(contact.id).await?
+        }
+    };
     let page = account.messages(chat, None, args.limit).await?;
     if args.json {
         let out: Vec<MessageOut> = page.into_iter().map(MessageOut::from).collect();
         return print_json(&out);
     }
     for m in page {
-        let who = match (&m.sender, m.kind.as_str()) {
-            (_, "system") => "--".to_owned(),
-            (Some(h), _) => format!("@{h}"),
-            (None, _) => "me".to_owned(),
+        let who = match (&m.sender, &m.author, m.kind.as_str()) {
+            (_, _, "system") => "--".to_owned(),
+            (Some(h), _, _) => format!("@{h}"),
+            (None, Some(author), _) => author.clone(),
+            (None, None, _) => "me".to_owned(),
         };
-        println!("{}  {}: {}  [{}]", m.sent_at, who, m.text, m.state.as_str());
+        let files: Vec<String> = m
+            .attachments
+            .iter()
+            .map(|a| format!(" <{}>", a.name))
+            .collect();
+        let state = if m.imported {
+            "imported"
+        } else {
+            m.state.as_str()
+        };
+        println!(
+            "{}  {}: {}{}  [{state}]",
+            m.sent_at,
+            who,
+            m.text,
+            files.concat()
+        );
     }
     Ok(())
 }

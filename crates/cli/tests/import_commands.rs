@@ -126,6 +126,27 @@ fn importing_into_a_new_chat_twice_adds_nothing_the_second_time() {
     assert_eq!(chats[0]["lastMessage"]["text"], "A domani");
     assert_eq!(chats[0]["lastMessage"]["outgoing"], true);
 
+    // The history by chat id: who wrote each message, marked imported.
+    let chat = first["chat"].to_string();
+    let messages = ok_json(data, &["messages", &chat, "--json"]);
+    let anna = &messages[0];
+    assert_eq!(
+        (&anna["text"], &anna["author"], &anna["imported"]),
+        (
+            &"scritto prima ma arrivato dopo".into(),
+            &"Anna Rossi".into(),
+            &true.into()
+        ),
+        "{messages}"
+    );
+    assert!(messages[3]["author"].is_null(), "Marco is this account");
+    let text = ok(data, &["messages", &chat]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Anna Rossi: Ciao Marco!  [imported]"),
+        "{text}"
+    );
+
     let again = ok_json(data, &args);
     assert_eq!(again["chat"], first["chat"]);
     assert_eq!(again["added"], 0);
