@@ -1,6 +1,6 @@
-//! The WhatsApp import wizard in the real app window: an Android export and an iPhone export,
-//! each a `.zip` with a photo, chosen through the system's file dialog (GTK, driven with
-//! xdotool), previewed, imported as the user "Sam Carter" into a new chat; the chat then shows
+//! The WhatsApp import wizard in the real app window: an export of each family (Android, iPhone,
+//! iPhone 2015–2017, WhatsApp Web), each a `.zip` with a photo, chosen through the system's file dialog (GTK, driven with
+//! xdotool), previewed, imported as the user ("Sam Carter", or "You") into a new chat; the chat then shows
 //! the history with its authors, the imported mark and the photo, decrypted from the account's
 //! store. Run by `make test-app` (Xvfb + dbus-run-session); `--ignored` elsewhere.
 #![allow(
@@ -96,6 +96,8 @@ const LINES: &str = "return [...document.querySelectorAll('[role=log] [data-mess
 struct Export<'a> {
     zip: PathBuf,
     format: &'a str,
+    /// Who the user is among the people.
+    me: &'a str,
     chat: &'a str,
     people: &'a [&'a str],
     /// `(text, author, outgoing)` of some lines, in order.
@@ -152,7 +154,7 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
     );
     wait_css(c, "[role=dialog] select[id$='-me']")
         .await?
-        .select_by_value("Sam Carter")
+        .select_by_value(export.me)
         .await?;
     shoot(c, &format!("{}-preview.png", export.screenshot)).await?;
     wait_css(c, "[role=dialog] .actions .btn-primary")
@@ -224,7 +226,7 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a display, tauri-driver, xdotool and the built app: make test-app"]
-async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
+async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
     let relay = RelayProcess::start()?;
     let dir = tempfile::tempdir()?;
     let android = zip(
@@ -246,6 +248,25 @@ async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
             ("00000021-PHOTO-2024-06-14-20-17-45.jpg", data("menu.jpg")),
         ],
     )?;
+    let legacy = zip(
+        dir.path(),
+        "WhatsApp Chat - Ana Lima.zip",
+        &[
+            ("_chat.txt", data("legacy_chat.txt")),
+            ("2015-08-14-PHOTO-00004762.jpg", data("sunset.jpg")),
+        ],
+    )?;
+    let web = zip(
+        dir.path(),
+        "WhatsApp Chat with Nora Quinn.zip",
+        &[
+            (
+                "WhatsApp Chat with Nora Quinn.txt",
+                data("WhatsApp Chat with Nora Quinn.txt"),
+            ),
+            ("IMG_4021.jpg", data("menu.jpg")),
+        ],
+    )?;
     let home = tempfile::tempdir()?;
     let driver = driver_on(home.path(), &relay.url)?;
     let c = launch(&driver).await?;
@@ -257,6 +278,7 @@ async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
             &Export {
                 zip: android,
                 format: "WhatsApp on Android",
+                me: "Sam Carter",
                 chat: "Giulia Bianchi",
                 people: &["Giulia Bianchi", "Sam Carter"],
                 lines: &[
@@ -288,6 +310,7 @@ async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
             &Export {
                 zip: iphone,
                 format: "WhatsApp on iPhone",
+                me: "Sam Carter",
                 chat: "Trip to Dolomiti",
                 people: &["Anna Verdi", "Luca Moretti", "Sam Carter"],
                 lines: &[
@@ -302,6 +325,42 @@ async fn android_and_iphone_exports_import_with_their_photos() -> Result<()> {
                 ],
                 photo_width: 480,
                 screenshot: "import-iphone",
+            },
+        )
+        .await?;
+        import(
+            &c,
+            &Export {
+                zip: legacy,
+                format: "WhatsApp on iPhone (older version)",
+                me: "Sam Carter",
+                chat: "Ana Lima",
+                people: &["Ana Lima", "Sam Carter"],
+                lines: &[
+                    ("Are you back from Lisbon?", Some("Ana Lima"), false),
+                    ("Yes! Landed an hour ago", None, true),
+                    ("The tram you told me about", None, false),
+                ],
+                photo_width: 640,
+                screenshot: "import-iphone-2015",
+            },
+        )
+        .await?;
+        import(
+            &c,
+            &Export {
+                zip: web,
+                format: "WhatsApp Web or Desktop",
+                me: "You",
+                chat: "Nora Quinn",
+                people: &["Nora Quinn", "You"],
+                lines: &[
+                    ("see you at the station", Some("Nora Quinn"), false),
+                    ("Look at this", None, true),
+                    ("Beautiful! Platform 4", None, false),
+                ],
+                photo_width: 480,
+                screenshot: "import-web",
             },
         )
         .await
