@@ -104,6 +104,8 @@ struct Export<'a> {
     lines: &'a [(&'a str, Option<&'a str>, bool)],
     /// The photo's width in pixels, once drawn.
     photo_width: u64,
+    /// The question of a poll in it, shown as a poll card.
+    poll: Option<&'a str>,
     screenshot: &'a str,
 }
 
@@ -220,6 +222,16 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
         ensure!(line[3] == true, "{text:?} is marked imported: {line}");
         from += at + 1;
     }
+    if let Some(question) = export.poll {
+        let card = wait_css(
+            c,
+            &format!("[role=log] [role=group][aria-label=\"Poll: {question}\"]"),
+        )
+        .await?;
+        card.click().await?; // scrolls it into view for the screenshot
+        let text = card.prop("textContent").await?.unwrap_or_default();
+        ensure!(text.contains("2 votes · 67%"), "the poll's counts: {text}");
+    }
     shoot(c, &format!("{}.png", export.screenshot)).await?;
     Ok(())
 }
@@ -301,6 +313,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                     ("See you there 👋", None, true),
                 ],
                 photo_width: 640,
+                poll: Some("Dinner on Saturday?"),
                 screenshot: "import-android",
             },
         )
@@ -324,6 +337,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                     ("And breakfast?\nNot before 7, I asked", None, false),
                 ],
                 photo_width: 480,
+                poll: None,
                 screenshot: "import-iphone",
             },
         )
@@ -342,6 +356,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                     ("The tram you told me about", None, false),
                 ],
                 photo_width: 640,
+                poll: None,
                 screenshot: "import-iphone-2015",
             },
         )
@@ -360,6 +375,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                     ("Beautiful! Platform 4", None, false),
                 ],
                 photo_width: 480,
+                poll: None,
                 screenshot: "import-web",
             },
         )

@@ -98,6 +98,38 @@ pub struct MessageView {
     pub author: Option<String>,
     /// The files attached to it.
     pub attachments: Vec<AttachmentView>,
+    /// The poll it is (kind `poll`): today only polls of an imported history, closed, with the
+    /// counts the export wrote.
+    pub poll: Option<PollView>,
+}
+
+/// A poll as a message shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PollView {
+    /// The question.
+    pub question: String,
+    /// The options, in order.
+    pub options: Vec<PollOptionView>,
+    /// No more votes (every imported poll is closed).
+    #[serde(default = "closed")]
+    pub closed: bool,
+}
+
+fn closed() -> bool {
+    true
+}
+
+/// One option of a poll and its votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PollOptionView {
+    /// Its text.
+    pub text: String,
+    /// Its votes; null when the export did not say.
+    pub votes: Option<u32>,
 }
 
 /// The last message of a chat, for the chat list.
@@ -152,7 +184,8 @@ const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle,
      m.sender_id IS NULL AND m.kind != 'system' AND m.author_name = '',
      m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported, NULLIF(m.author_name, ''),
      (SELECT json_group_array(json_object('id', a.id, 'name', a.name, 'mime', a.mime,
-        'size', a.size)) FROM attachments a WHERE a.message_id = m.id)";
+        'size', a.size)) FROM attachments a WHERE a.message_id = m.id),
+     CASE WHEN m.kind = 'poll' THEN m.import_meta END";
 
 /// Leaves out messages of an import that is not done yet (see `import::whatsapp::apply`).
 pub(crate) const VISIBLE: &str =
@@ -173,6 +206,9 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         imported: r.get(9)?,
         author: r.get(10)?,
         attachments: attachments::parse_column(r.get(11)?),
+        poll: r
+            .get::<_, Option<String>>(12)?
+            .and_then(|meta| serde_json::from_str(&meta).ok()),
     })
 }
 

@@ -473,3 +473,38 @@ async fn an_older_history_imported_into_a_chat_goes_above_what_it_holds() {
     }
     assert_eq!(walked, page.iter().map(|m| m.id).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_poll_shows_as_a_closed_poll_with_its_counts() {
+    let f = account();
+    let text =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp/b04_polls_mobile.txt");
+    let summary = apply::import(
+        &f.account,
+        &Source::open(&text).unwrap(),
+        &options(new_chat()),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let page = f.account.messages(summary.chat, None, 100).await.unwrap();
+    let polls: Vec<_> = page.iter().filter_map(|m| m.poll.as_ref()).collect();
+    assert_eq!(polls.len(), 2, "{page:?}");
+    assert_eq!(polls[0].question, "Where shall we eat?");
+    let options: Vec<(&str, Option<u32>)> = polls[0]
+        .options
+        .iter()
+        .map(|o| (o.text.as_str(), o.votes))
+        .collect();
+    assert_eq!(
+        options,
+        vec![("Pizza", Some(3)), ("Sushi", Some(1)), ("🍜", Some(0))]
+    );
+    assert!(polls.iter().all(|p| p.closed));
+    assert_eq!(polls[1].options[1].text, "Montagna (ne discutiamo)");
+    assert!(
+        page.iter()
+            .filter(|m| m.kind != "poll")
+            .all(|m| m.poll.is_none())
+    );
+}

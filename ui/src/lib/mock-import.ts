@@ -299,6 +299,7 @@ export function createImporter({ messaging, send, step }: MockImportOptions) {
             zip && entry.attachment !== null
               ? [{ id: nextAttachment++, name: entry.attachment, mime: mimeOf(entry.attachment), size: 68 }]
               : [],
+          poll: null,
           sentAt,
           receivedAt: sentAt,
           state: 'read',

@@ -301,6 +301,7 @@ export function createMessaging(
       imported: false,
       author: null,
       attachments: [],
+      poll: null,
     };
     chatModel.messages.push(message);
     emit({ account: accountId, kind: { type: 'incomingMessage', chat: chatModel.id, message: message.id } });
@@ -382,6 +383,7 @@ export function createMessaging(
         imported: false,
         author: null,
         attachments: [],
+        poll: null,
       };
       chatModel.messages.push(message);
       chatModel.draft = '';
@@ -480,6 +482,7 @@ export function createMessaging(
           imported: false,
           author: null,
           attachments: [],
+          poll: null,
         });
       }
       changed(accountId, chatModel.id);
@@ -507,6 +510,7 @@ export function createMessaging(
         imported: false,
         author: null,
         attachments: [],
+        poll: null,
       });
       emit({ account: accountId, kind: { type: 'identityChanged', contact: contact.id } });
       emit({ account: accountId, kind: { type: 'contactsChanged' } });

@@ -47,6 +47,7 @@ function message(overrides: Partial<MessageView>): MessageView {
     imported: false,
     author: null,
     attachments: [],
+    poll: null,
     ...overrides,
   };
 }

@@ -261,6 +261,7 @@ describe('imported messages in the conversation', () => {
     state: 'read',
     imported: true,
     attachments: [],
+    poll: null,
     author: 'Giulia Bianchi',
   };
 
@@ -313,5 +314,30 @@ describe('imported messages in the conversation', () => {
 
     render(MessageBubble, { message: { ...base, id: 'c'.repeat(32), kind: 'media', text: '' } });
     expect(screen.getByText('Media not included in the export')).toBeVisible();
+  });
+
+  test('an imported poll is a closed poll card with counts, shares and the leading option', () => {
+    const poll = {
+      question: 'Where shall we eat?',
+      options: [
+        { text: 'Pizza', votes: 3 },
+        { text: 'Sushi', votes: 1 },
+        { text: 'Ramen', votes: 0 },
+      ],
+      closed: true,
+    };
+    render(MessageBubble, { message: { ...base, kind: 'poll', text: 'Where shall we eat?\nPizza\nSushi\nRamen', poll } });
+    const card = screen.getByRole('group', { name: 'Poll: Where shall we eat?' });
+    const rows = within(card)
+      .getAllByRole('listitem')
+      .map((row) => row.textContent?.replace(/\s+/g, ' ').trim());
+    expect(rows).toEqual(['Pizza 3 votes · 75%', 'Sushi 1 vote · 25%', 'Ramen 0 votes · 0%']);
+    expect(within(card).getAllByRole('listitem')[0]).toHaveClass('leading');
+    expect(card).toHaveTextContent('Closed · 4 votes in all');
+  });
+
+  test('an imported message without text says what it was', () => {
+    render(MessageBubble, { message: { ...base, kind: 'deleted', text: '' } });
+    expect(screen.getByText('Deleted message')).toBeVisible();
   });
 });

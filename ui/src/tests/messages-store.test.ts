@@ -15,6 +15,7 @@ const m = (id: string, state: MessageView['state'] = 'sent'): MessageView => ({
   imported: false,
   author: null,
   attachments: [],
+  poll: null,
 });
 
 describe('merging a re-read into the loaded messages', () => {

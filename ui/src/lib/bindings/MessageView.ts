@@ -2,6 +2,7 @@
 import type { AttachmentView } from "./AttachmentView";
 import type { ChatId } from "./ChatId";
 import type { MessageState } from "./MessageState";
+import type { PollView } from "./PollView";
 
 /**
  * A message as the conversation shows it.
@@ -55,4 +56,9 @@ author: string | null,
 /**
  * The files attached to it.
  */
-attachments: Array<AttachmentView>, };
+attachments: Array<AttachmentView>, 
+/**
+ * The poll it is (kind `poll`): today only polls of an imported history, closed, with the
+ * counts the export wrote.
+ */
+poll: PollView | null, };
