@@ -139,6 +139,11 @@ pub struct PollOptionView {
 pub struct MessagePreview {
     /// The text.
     pub text: String,
+    /// What it is (as [`MessageView::kind`]), to name a message without text.
+    #[ts(
+        type = "\"text\" | \"system\" | \"media\" | \"deleted\" | \"view-once\" | \"waiting\" | \"location\" | \"live-location\" | \"contact\" | \"poll\" | \"call\""
+    )]
+    pub kind: String,
     /// When it was sent (RFC 3339, UTC).
     pub sent_at: String,
     /// Sent by this account.
@@ -298,6 +303,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
     .map(|v| {
         v.map(|v| MessagePreview {
             text: v.text,
+            kind: v.kind,
             sent_at: v.sent_at,
             outgoing: v.outgoing,
             state: v.state,

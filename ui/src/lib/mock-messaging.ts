@@ -188,6 +188,7 @@ export function createMessaging(
       handle: contact?.handle ?? null,
       lastMessage: last && {
         text: last.text,
+        kind: last.kind,
         sentAt: last.sentAt,
         outgoing: last.outgoing,
         state: last.state,

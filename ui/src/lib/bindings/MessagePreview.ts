@@ -10,6 +10,10 @@ export type MessagePreview = {
  */
 text: string, 
 /**
+ * What it is (as [`MessageView::kind`]), to name a message without text.
+ */
+kind: "text" | "system" | "media" | "deleted" | "view-once" | "waiting" | "location" | "live-location" | "contact" | "poll" | "call", 
+/**
  * When it was sent (RFC 3339, UTC).
  */
 sentAt: string, 
