@@ -60,23 +60,30 @@ fn xdotool(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Waits for the GTK file dialog, types `path` into its location field and opens it, as a user
-/// who pastes a path would.
-fn choose_in_file_dialog(path: &Path) -> Result<()> {
+/// Waits for the GTK file dialog titled `title`, types `path` into its location field (or, to
+/// save, its name field) and confirms, as a user who pastes a path would.
+fn answer_file_dialog(title: &str, path: &Path, save: bool) -> Result<()> {
     let start = Instant::now();
     let window = loop {
-        let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{TITLE}$")])
+        let found = xdotool(&["search", "--onlyvisible", "--name", &format!("^{title}$")])
             .unwrap_or_default();
         if let Some(id) = found.lines().last() {
             break id.to_owned();
         }
-        ensure!(start.elapsed() < WAIT, "the file dialog did not open");
+        ensure!(
+            start.elapsed() < WAIT,
+            "the file dialog \"{title}\" did not open"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     // No window manager under Xvfb: give the dialog the keyboard, then let it settle.
     xdotool(&["windowfocus", "--sync", &window])?;
     std::thread::sleep(Duration::from_millis(700));
-    xdotool(&["key", "--clearmodifiers", "ctrl+l"])?;
+    xdotool(&[
+        "key",
+        "--clearmodifiers",
+        if save { "ctrl+a" } else { "ctrl+l" },
+    ])?;
     std::thread::sleep(Duration::from_millis(300));
     xdotool(&["type", "--delay", "15", &path.display().to_string()])?;
     std::thread::sleep(Duration::from_millis(300));
@@ -106,6 +113,8 @@ struct Export<'a> {
     photo_width: u64,
     /// The question of a poll in it, shown as a poll card.
     poll: Option<&'a str>,
+    /// Save the photo here (through the save dialog) and compare it with this original.
+    save_photo: Option<(PathBuf, Vec<u8>)>,
     screenshot: &'a str,
 }
 
@@ -133,7 +142,7 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
     );
     choose.click().await?;
     let zip = export.zip.clone();
-    tokio::task::spawn_blocking(move || choose_in_file_dialog(&zip)).await??;
+    tokio::task::spawn_blocking(move || answer_file_dialog(TITLE, &zip, false)).await??;
 
     // The preview: where it came from, who is in it, what it holds.
     poll_js(
@@ -232,6 +241,27 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
         let text = card.prop("textContent").await?.unwrap_or_default();
         ensure!(text.contains("2 votes · 67%"), "the poll's counts: {text}");
     }
+    if let Some((dest, original)) = &export.save_photo {
+        let save = wait_css(c, "[role=log] [data-attachment] button.save").await?;
+        // Scrolled off above the poll: bring it back the way a user scrolling up would.
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+            vec![serde_json::to_value(&save)?],
+        )
+        .await?;
+        let to = dest.clone();
+        tokio::task::spawn_blocking(move || answer_file_dialog("Save attachment", &to, true))
+            .await??;
+        let start = Instant::now();
+        while std::fs::read(dest).ok().as_ref() != Some(original) {
+            ensure!(
+                start.elapsed() < WAIT,
+                "the saved photo at {} is not the original",
+                dest.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     shoot(c, &format!("{}.png", export.screenshot)).await?;
     Ok(())
 }
@@ -314,6 +344,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                 ],
                 photo_width: 640,
                 poll: Some("Dinner on Saturday?"),
+                save_photo: Some((dir.path().join("saved.jpg"), data("sunset.jpg"))),
                 screenshot: "import-android",
             },
         )
@@ -338,6 +369,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                 ],
                 photo_width: 480,
                 poll: None,
+                save_photo: None,
                 screenshot: "import-iphone",
             },
         )
@@ -357,6 +389,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                 ],
                 photo_width: 640,
                 poll: None,
+                save_photo: None,
                 screenshot: "import-iphone-2015",
             },
         )
@@ -376,6 +409,7 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                 ],
                 photo_width: 480,
                 poll: None,
+                save_photo: None,
                 screenshot: "import-web",
             },
         )

@@ -14,11 +14,11 @@ use missiva_core::import::whatsapp::model::DateOrder;
 use missiva_core::import::whatsapp::report::Preview;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
-use tauri_plugin_dialog::DialogExt;
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
-use crate::error::{ErrorCode, IpcError};
+use super::file_dialog::{Ask, choose};
+use crate::error::IpcError;
 use crate::state::{AppState, blocking};
 
 /// Where the wizard puts the imported messages.
@@ -55,33 +55,12 @@ pub struct ImportPreview {
 /// Asks for a WhatsApp export with the system's file dialog; `None` when the user cancels.
 #[tauri::command]
 pub async fn pick_import_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<String>, IpcError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut dialog = app
-        .dialog()
-        .file()
-        .set_title("Import a WhatsApp chat")
-        .add_filter("WhatsApp chat export (.txt, .zip)", &["txt", "zip"]);
-    if let Some(window) = app.get_webview_window("main") {
-        dialog = dialog.set_parent(&window);
-    }
-    dialog.pick_file(move |picked| {
-        let _ = tx.send(picked);
-    });
-    let picked = rx
-        .await
-        .map_err(|_| IpcError::new(ErrorCode::Internal, "the file dialog closed unexpectedly"))?;
-    match picked {
-        None => Ok(None),
-        Some(file) => {
-            let path = file.into_path().map_err(|e| {
-                IpcError::new(
-                    ErrorCode::InvalidInput,
-                    format!("this file cannot be opened: {e}"),
-                )
-            })?;
-            Ok(Some(path.display().to_string()))
-        }
-    }
+    let picked = choose(&app, Ask::Open, |d| {
+        d.set_title("Import a WhatsApp chat")
+            .add_filter("WhatsApp chat export (.txt, .zip)", &["txt", "zip"])
+    })
+    .await?;
+    Ok(picked.map(|path| path.display().to_string()))
 }
 
 /// Reads the export at `path` once and describes it: format, counts, participants, dates, the

@@ -3,9 +3,9 @@
 use missiva_core::ids::{AccountId, ChatId, MessageId};
 use missiva_core::messages::MessageView;
 use tauri::ipc::Response;
-use tauri::{AppHandle, Manager, Runtime, State};
-use tauri_plugin_dialog::DialogExt;
+use tauri::{AppHandle, Runtime, State};
 
+use super::file_dialog::{Ask, choose};
 use crate::error::{ErrorCode, IpcError};
 use crate::state::AppState;
 
@@ -68,23 +68,13 @@ pub async fn save_attachment<R: Runtime>(
     name: String,
 ) -> Result<bool, IpcError> {
     let handle = state.account(account).await?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut dialog = app.dialog().file().set_file_name(&name);
-    if let Some(window) = app.get_webview_window("main") {
-        dialog = dialog.set_parent(&window);
-    }
-    dialog.save_file(move |picked| {
-        let _ = tx.send(picked);
-    });
-    let picked = rx
-        .await
-        .map_err(|_| IpcError::new(ErrorCode::Internal, "the file dialog closed unexpectedly"))?;
-    let Some(file) = picked else {
+    let Some(dest) = choose(&app, Ask::Save, |d| {
+        d.set_title("Save attachment").set_file_name(&name)
+    })
+    .await?
+    else {
         return Ok(false);
     };
-    let dest = file
-        .into_path()
-        .map_err(|e| IpcError::new(ErrorCode::InvalidInput, format!("cannot save there: {e}")))?;
     handle.save_attachment(attachment, dest).await?;
     Ok(true)
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod app;
 pub mod chats;
 pub mod contacts;
+mod file_dialog;
 pub mod import;
 pub mod messages;
 pub mod settings;
