@@ -15,7 +15,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,28 +48,19 @@ trait RelayFiles {
 }
 
 impl RelayFiles for RelayProcess {
-    /// The envelopes in the relay's mailboxes, read through a read-only connection.
+    /// The envelopes in the relay's mailboxes. The running relay holds its database in SQLite's
+    /// exclusive locking mode, so they are read from a copy of its files (the database and its
+    /// write-ahead log, which SQLite recovers on opening, ignoring a frame cut by the copy).
     fn envelopes(&self) -> Vec<StoredEnvelope> {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.db(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT recipient, sender, id, content FROM envelopes ORDER BY seq")
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok(StoredEnvelope {
-                recipient: r.get(0)?,
-                sender: r.get(1)?,
-                id: r.get(2)?,
-                content: r.get(3)?,
-            })
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        let mut last_error = None;
+        for _ in 0..20 {
+            match read_envelopes_from_copy(&self.db()) {
+                Ok(envelopes) => return envelopes,
+                Err(e) => last_error = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("cannot read a copy of the relay's database: {last_error:?}")
     }
 
     /// Waits until every mailbox is empty: everything pushed was acknowledged.
@@ -113,6 +104,35 @@ struct Peer {
     accounts: Accounts,
     account: Account,
     dir: TempDir,
+}
+
+/// The envelopes of the relay database `db`, from a copy of its files in a temporary folder.
+fn read_envelopes_from_copy(db: &Path) -> rusqlite::Result<Vec<StoredEnvelope>> {
+    let copy = tempfile::tempdir().expect("a temporary folder");
+    let target = copy.path().join("relay.db");
+    for suffix in ["", "-wal"] {
+        let from = PathBuf::from(format!("{}{suffix}", db.display()));
+        let to = PathBuf::from(format!("{}{suffix}", target.display()));
+        if let Err(e) = std::fs::copy(&from, &to)
+            && (suffix.is_empty() || e.kind() != std::io::ErrorKind::NotFound)
+        {
+            return Err(rusqlite::Error::InvalidPath(from.join(e.to_string())));
+        }
+    }
+    let conn = rusqlite::Connection::open(&target)?;
+    let mut stmt =
+        conn.prepare("SELECT recipient, sender, id, content FROM envelopes ORDER BY seq")?;
+    let envelopes = stmt
+        .query_map([], |r| {
+            Ok(StoredEnvelope {
+                recipient: r.get(0)?,
+                sender: r.get(1)?,
+                id: r.get(2)?,
+                content: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(envelopes)
 }
 
 fn file_keystore() -> OpenOptions {
