@@ -4,6 +4,10 @@
 //! Cells marked [parser] or [strings] in the reference are included: a wrong guess only costs a
 //! missed match, never a wrong split.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use super::super::model::{MediaKind, SystemEvent};
 
 /// How a system phrase sits in the text.
@@ -564,14 +568,33 @@ pub(crate) fn ends_with_ci(text: &str, suffix: &str) -> bool {
             .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
+/// Every [`At::Anywhere`] phrase in one automaton: one pass over a text tells whether any of
+/// them occurs, instead of a substring search per phrase (most texts hold none).
+static ANYWHERE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::new(
+        SYSTEM
+            .iter()
+            .filter(|(at, _, _)| matches!(at, At::Anywhere))
+            .map(|(_, phrase, _)| phrase),
+    )
+    .ok()
+});
+
+/// Whether some [`At::Anywhere`] phrase may occur in `text` (true when the automaton could not
+/// be built: every phrase is then searched).
+fn any_anywhere(text: &str) -> bool {
+    ANYWHERE.as_ref().is_none_or(|ac| ac.is_match(text))
+}
+
 /// The system event a text (marks stripped) is, if it matches the table.
 pub(crate) fn system_event(text: &str) -> Option<SystemEvent> {
     let text = text.trim_end_matches(['.', ' ']);
+    let anywhere = any_anywhere(text);
     SYSTEM.iter().find_map(|(at, phrase, event)| {
         let hit = match at {
             At::Start => starts_with_ci(text, phrase),
             At::End => ends_with_ci(text, phrase),
-            At::Anywhere => text.contains(phrase),
+            At::Anywhere => anywhere && text.contains(phrase),
         };
         hit.then_some(*event)
     })
@@ -581,9 +604,11 @@ pub(crate) fn system_event(text: &str) -> Option<SystemEvent> {
 /// to "a: b"` from an author `Tom` writing).
 pub(crate) fn system_phrase_start(text: &str) -> Option<usize> {
     let text = text.trim_end_matches(['.', ' ']);
+    let anywhere = any_anywhere(text);
     SYSTEM.iter().find_map(|(at, phrase, _)| match at {
         At::Start => starts_with_ci(text, phrase).then_some(0),
         At::End => ends_with_ci(text, phrase).then(|| text.len() - phrase.len()),
-        At::Anywhere => text.find(phrase),
+        At::Anywhere if anywhere => text.find(phrase),
+        At::Anywhere => None,
     })
 }
