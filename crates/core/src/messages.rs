@@ -101,6 +101,8 @@ pub struct MessageView {
     /// The poll it is (kind `poll`): today only polls of an imported history, closed, with the
     /// counts the export wrote.
     pub poll: Option<PollView>,
+    /// A file an imported message names that its export did not include.
+    pub missing_file: Option<String>,
 }
 
 /// A poll as a message shows it.
@@ -190,7 +192,7 @@ const VIEW_COLUMNS: &str = "m.uid, m.chat_id, k.handle,
      m.kind, m.body, m.sent_at, m.received_at, m.state, m.imported, NULLIF(m.author_name, ''),
      (SELECT json_group_array(json_object('id', a.id, 'name', a.name, 'mime', a.mime,
         'size', a.size)) FROM attachments a WHERE a.message_id = m.id),
-     CASE WHEN m.kind = 'poll' THEN m.import_meta END";
+     NULLIF(m.import_meta, '')";
 
 /// Leaves out messages of an import that is not done yet (see `import::whatsapp::apply`).
 pub(crate) const VISIBLE: &str =
@@ -198,22 +200,36 @@ pub(crate) const VISIBLE: &str =
 
 fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     let uid: Vec<u8> = r.get(0)?;
+    let kind: String = r.get(4)?;
+    let attachments = attachments::parse_column(r.get(11)?);
+    // What an imported message carries beyond its text (`import_meta`): a poll, a file name.
+    let meta: Option<serde_json::Value> = r
+        .get::<_, Option<String>>(12)?
+        .and_then(|meta| serde_json::from_str(&meta).ok());
+    let poll = meta
+        .as_ref()
+        .filter(|_| kind == "poll")
+        .and_then(|m| PollView::deserialize(m).ok());
+    let missing_file = meta
+        .as_ref()
+        .and_then(|m| m.get("attachment")?.as_str())
+        .filter(|name| !attachments.iter().any(|a| a.name == *name))
+        .map(str::to_owned);
     Ok(MessageView {
         id: MessageId::from_slice(&uid).unwrap_or(MessageId([0; 16])),
         chat: ChatId(r.get(1)?),
         sender: r.get(2)?,
         outgoing: r.get(3)?,
-        kind: r.get(4)?,
+        kind,
         text: r.get(5)?,
         sent_at: clock::rfc3339(r.get(6)?),
         received_at: clock::rfc3339(r.get(7)?),
         state: MessageState::from_db(&r.get::<_, String>(8)?),
         imported: r.get(9)?,
         author: r.get(10)?,
-        attachments: attachments::parse_column(r.get(11)?),
-        poll: r
-            .get::<_, Option<String>>(12)?
-            .and_then(|meta| serde_json::from_str(&meta).ok()),
+        attachments,
+        poll,
+        missing_file,
     })
 }
 

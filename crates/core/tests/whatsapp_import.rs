@@ -372,6 +372,12 @@ async fn imported_media_show_in_the_conversation_and_save_to_a_file() {
     assert_eq!(photo.size, fixture("photo.jpg").len() as u64);
     let attached: usize = messages.iter().map(|m| m.attachments.len()).sum();
     assert_eq!(attached, 3, "the missing photo has no attachment");
+    // ...but its message still names it.
+    let missing: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m.missing_file.as_deref())
+        .collect();
+    assert_eq!(missing, vec!["IMG-20210214-WA0009.jpg"]);
 
     // Shown: the plaintext, decrypted in memory.
     let (view, bytes) = f.account.attachment_bytes(photo.id).await.unwrap();

@@ -300,6 +300,7 @@ export function createImporter({ messaging, send, step }: MockImportOptions) {
               ? [{ id: nextAttachment++, name: entry.attachment, mime: mimeOf(entry.attachment), size: 68 }]
               : [],
           poll: null,
+          missingFile: !zip && entry.attachment !== null ? entry.attachment : null,
           sentAt,
           receivedAt: sentAt,
           state: 'read',

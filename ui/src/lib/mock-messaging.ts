@@ -303,6 +303,7 @@ export function createMessaging(
       author: null,
       attachments: [],
       poll: null,
+      missingFile: null,
     };
     chatModel.messages.push(message);
     emit({ account: accountId, kind: { type: 'incomingMessage', chat: chatModel.id, message: message.id } });
@@ -385,6 +386,7 @@ export function createMessaging(
         author: null,
         attachments: [],
         poll: null,
+        missingFile: null,
       };
       chatModel.messages.push(message);
       chatModel.draft = '';
@@ -484,6 +486,7 @@ export function createMessaging(
           author: null,
           attachments: [],
           poll: null,
+          missingFile: null,
         });
       }
       changed(accountId, chatModel.id);
@@ -512,6 +515,7 @@ export function createMessaging(
         author: null,
         attachments: [],
         poll: null,
+        missingFile: null,
       });
       emit({ account: accountId, kind: { type: 'identityChanged', contact: contact.id } });
       emit({ account: accountId, kind: { type: 'contactsChanged' } });

@@ -48,6 +48,7 @@ function message(overrides: Partial<MessageView>): MessageView {
     author: null,
     attachments: [],
     poll: null,
+    missingFile: null,
     ...overrides,
   };
 }

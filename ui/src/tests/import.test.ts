@@ -262,6 +262,7 @@ describe('imported messages in the conversation', () => {
     imported: true,
     attachments: [],
     poll: null,
+    missingFile: null,
     author: 'Giulia Bianchi',
   };
 
@@ -339,5 +340,10 @@ describe('imported messages in the conversation', () => {
   test('an imported message without text says what it was', () => {
     render(MessageBubble, { message: { ...base, kind: 'deleted', text: '' } });
     expect(screen.getByText('Deleted message')).toBeVisible();
+  });
+
+  test('a file the export did not include is named', () => {
+    render(MessageBubble, { message: { ...base, kind: 'media', text: '', missingFile: 'IMG-20230407-WA0002.jpg' } });
+    expect(screen.getByText('IMG-20230407-WA0002.jpg was not included in the export')).toBeVisible();
   });
 });

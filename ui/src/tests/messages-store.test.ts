@@ -16,6 +16,7 @@ const m = (id: string, state: MessageView['state'] = 'sent'): MessageView => ({
   author: null,
   attachments: [],
   poll: null,
+  missingFile: null,
 });
 
 describe('merging a re-read into the loaded messages', () => {

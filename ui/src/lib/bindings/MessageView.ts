@@ -61,4 +61,8 @@ attachments: Array<AttachmentView>,
  * The poll it is (kind `poll`): today only polls of an imported history, closed, with the
  * counts the export wrote.
  */
-poll: PollView | null, };
+poll: PollView | null, 
+/**
+ * A file an imported message names that its export did not include.
+ */
+missingFile: string | null, };
