@@ -80,6 +80,18 @@ fn options(target: Target) -> ImportOptions {
     }
 }
 
+/// Imports the export at `path` into `target` of the fixture's account, to the end.
+fn import_file(f: &Fixture, path: &Path, target: Target) -> apply::Summary {
+    apply::import(
+        &f.account,
+        &Source::open(path).unwrap(),
+        &options(target),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
 fn new_chat() -> Target {
     Target::NewChat {
         title: "Tom Ake".to_owned(),
@@ -431,14 +443,7 @@ async fn imported_media_show_in_the_conversation_and_save_to_a_file() {
 async fn an_older_history_imported_into_a_chat_goes_above_what_it_holds() {
     let f = account();
     let zip = android_zip(f.dir.path());
-    let first = apply::import(
-        &f.account,
-        &Source::open(&zip).unwrap(),
-        &options(new_chat()),
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let first = import_file(&f, &zip, new_chat());
     // A year earlier, from another export of the same chat.
     let older = f.dir.path().join("WhatsApp Chat with Tom Ake.txt");
     std::fs::write(
@@ -446,14 +451,7 @@ async fn an_older_history_imported_into_a_chat_goes_above_what_it_holds() {
         "14/02/2020, 10:00 - Tom Ake: a year ago\n15/02/2020, 11:00 - Marta Ruiz: still here\n",
     )
     .unwrap();
-    apply::import(
-        &f.account,
-        &Source::open(&older).unwrap(),
-        &options(Target::Chat(first.chat)),
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    import_file(&f, &older, Target::Chat(first.chat));
 
     let page = f.account.messages(first.chat, None, 100).await.unwrap();
     let sent: Vec<&str> = page.iter().map(|m| m.sent_at.as_str()).collect();
@@ -485,14 +483,7 @@ async fn an_imported_poll_shows_as_a_closed_poll_with_its_counts() {
     let f = account();
     let text =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp/b04_polls_mobile.txt");
-    let summary = apply::import(
-        &f.account,
-        &Source::open(&text).unwrap(),
-        &options(new_chat()),
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let summary = import_file(&f, &text, new_chat());
     let page = f.account.messages(summary.chat, None, 100).await.unwrap();
     let polls: Vec<_> = page.iter().filter_map(|m| m.poll.as_ref()).collect();
     assert_eq!(polls.len(), 2, "{page:?}");
