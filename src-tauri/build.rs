@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "set_typing",
     "list_messages",
     "send_message",
+    "search_messages",
     "attachment_data",
     "save_attachment",
     "pick_import_file",

@@ -266,6 +266,39 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The imported histories are searchable: words from the Android export find their message, and
+/// choosing the hit opens that chat.
+async fn search(c: &Client) -> Result<()> {
+    wait_css(c, "input[type=search]")
+        .await?
+        .send_keys("hut view")
+        .await?;
+    let hit = wait_css(c, "[aria-label='Messages found'] button.hit").await?;
+    let text = hit.prop("textContent").await?.unwrap_or_default();
+    ensure!(
+        text.contains("Giulia Bianchi") && text.contains("The view from the hut last year"),
+        "the search hit: {text}"
+    );
+    shoot(c, "import-search.png").await?;
+    hit.click().await?;
+    let start = Instant::now();
+    loop {
+        let title = wait_css(c, "main.conversation")
+            .await?
+            .attr("aria-label")
+            .await?
+            .unwrap_or_default();
+        if title == "Giulia Bianchi" {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "the hit did not open its chat: {title}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a display, tauri-driver, xdotool and the built app: make test-app"]
 async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
@@ -413,7 +446,8 @@ async fn an_export_of_each_family_imports_with_its_photo() -> Result<()> {
                 screenshot: "import-web",
             },
         )
-        .await
+        .await?;
+        search(&c).await
     }
     .await;
     if outcome.is_err() {

@@ -8,6 +8,7 @@ use missiva_core::import::whatsapp::ImportError;
 use missiva_core::keystore::KeystoreError;
 use missiva_core::messages::MessageError;
 use missiva_core::passcode::PasscodeError;
+use missiva_core::search::SearchError;
 use missiva_core::store::StoreError;
 use missiva_core::sync::SyncError;
 use serde::Serialize;
@@ -165,6 +166,17 @@ impl From<MessageError> for IpcError {
             MessageError::NotFound { .. } => ErrorCode::NotFound,
             MessageError::Chat(c) => chat_code(c),
             MessageError::Store(s) => store_code(s),
+            _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<SearchError> for IpcError {
+    fn from(e: SearchError) -> Self {
+        let code = match &e {
+            SearchError::TooLong => ErrorCode::InvalidInput,
+            SearchError::Store(s) => store_code(s),
             _ => ErrorCode::Internal,
         };
         IpcError::new(code, e.to_string())

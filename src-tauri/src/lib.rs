@@ -113,6 +113,7 @@ pub fn build<R: Runtime>(
             commands::chats::set_visible_chat,
             commands::messages::list_messages,
             commands::messages::send_message,
+            commands::messages::search_messages,
             commands::messages::attachment_data,
             commands::messages::save_attachment,
             commands::import::pick_import_file,

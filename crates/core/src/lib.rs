@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod messages;
 pub mod passcode;
 pub mod prekeys;
+pub mod search;
 pub mod secret;
 mod sessions;
 pub mod store;

@@ -505,3 +505,33 @@ async fn an_imported_poll_shows_as_a_closed_poll_with_its_counts() {
             .all(|m| m.poll.is_none())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_history_is_searchable_word_by_word() {
+    let f = account();
+    let zip = android_zip(f.dir.path());
+    let summary = import_file(&f, &zip, new_chat());
+
+    let hits = f.account.search("NICE vi", 50).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].chat, summary.chat);
+    assert_eq!(hits[0].author.as_deref(), Some("Tom Ake"));
+    assert!(!hits[0].outgoing);
+    assert_eq!(hits[0].snippet, "\u{2}Nice\u{3} \u{2}view\u{3}");
+    assert_eq!(hits[0].sent_at, "2021-02-14T09:06:00Z");
+    // Operators are text: nothing breaks, nothing matches.
+    assert!(
+        f.account
+            .search("view NOT nice", 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(f.account.search("\"(*", 50).await.unwrap().is_empty());
+    // Accents and case do not matter; an own message has no author.
+    let own = f.account.search("BUONGIORNO", 50).await.unwrap();
+    assert_eq!(own.len(), 1);
+    assert!(own[0].outgoing && own[0].author.is_none());
+    let err = f.account.search(&"x".repeat(300), 50).await.unwrap_err();
+    assert!(err.to_string().contains("longer than"), "{err}");
+}

@@ -2,6 +2,7 @@
 
 use missiva_core::ids::{AccountId, ChatId, MessageId};
 use missiva_core::messages::MessageView;
+use missiva_core::search::SearchHit;
 use tauri::ipc::Response;
 use tauri::{AppHandle, Runtime, State};
 
@@ -39,6 +40,17 @@ pub async fn send_message(
     text: String,
 ) -> Result<MessageView, IpcError> {
     Ok(state.account(account).await?.send(chat, &text).await?)
+}
+
+/// The newest messages of `account` (at most `limit`) holding every word of `query`.
+#[tauri::command]
+pub async fn search_messages(
+    state: State<'_, AppState>,
+    account: AccountId,
+    query: String,
+    limit: u32,
+) -> Result<Vec<SearchHit>, IpcError> {
+    Ok(state.account(account).await?.search(&query, limit).await?)
 }
 
 /// The bytes of the attachment `attachment`, decrypted, to show it (an image in the

@@ -17,6 +17,7 @@ import type { MessagePreview } from './bindings/MessagePreview';
 import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
 import type { AttachmentView } from './bindings/AttachmentView';
+import type { SearchHit } from './bindings/SearchHit';
 import type {
   DateOrder,
   ImportPreview,
@@ -42,6 +43,7 @@ export type {
   MessageState,
   MessageView,
   AttachmentView,
+  SearchHit,
 };
 
 export type * from './import-types';
@@ -164,6 +166,11 @@ export function listMessages(
 
 export function sendMessage(account: AccountId, chat: ChatId, text: string): Promise<MessageView> {
   return call('send_message', { account, chat, text });
+}
+
+/** The newest messages of `account` (at most `limit`) holding every word of `query`. */
+export function searchMessages(account: AccountId, query: string, limit: number): Promise<SearchHit[]> {
+  return call('search_messages', { account, query, limit });
 }
 
 /** The decrypted bytes of an attachment, to show it (images). */

@@ -356,6 +356,33 @@ export function createMessaging(
       return Uint8Array.from(atob(ONE_PIXEL_PNG), (c) => c.charCodeAt(0)).buffer;
     },
     save_attachment: () => true,
+    search_messages: (accountId, args) => {
+      const words = String(args.query ?? '')
+        .toLowerCase()
+        .split(/[^\p{L}\p{N}]+/u)
+        .filter((word) => word !== '');
+      if (words.length === 0) return [];
+      const found = model(accountId).chats.flatMap((chatModel) =>
+        chatModel.messages
+          .filter((message) => {
+            const text = message.text.toLowerCase();
+            return words.every((word) => text.includes(word));
+          })
+          .map((message) => ({
+            chat: chatModel.id,
+            message: message.id,
+            // FTS5's marks around the matched words.
+            snippet: message.text.replace(
+              new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'giu'),
+              '\u0002$1\u0003',
+            ),
+            sentAt: message.sentAt,
+            outgoing: message.outgoing,
+            author: message.outgoing ? null : (message.author ?? message.sender),
+          })),
+      );
+      return found.sort((a, b) => b.sentAt.localeCompare(a.sentAt)).slice(0, limitOf(args.limit));
+    },
     list_messages: (accountId, args) => {
       const messages = chat(accountId, args.chat).messages;
       const limit = limitOf(args.limit);

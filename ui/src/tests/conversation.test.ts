@@ -290,3 +290,35 @@ describe('composer', () => {
     expect(screen.getByRole('textbox', { name: 'Message' })).toHaveValue('important');
   });
 });
+
+describe('search', () => {
+  test('finds messages word by word with the words marked, opens the chat, Escape goes back', async () => {
+    const { backend, user } = start();
+    backend.seed(1, 'bruno', [
+      { text: 'Who brings the tent on Saturday?', at: minutesAgo(30) },
+      { text: 'I will bring the TENT', outgoing: true, at: minutesAgo(20) },
+      { text: 'see you', at: minutesAgo(10) },
+    ]);
+    const search = await screen.findByRole('searchbox', { name: 'Search messages' });
+    await user.type(search, 'tent bring');
+    const results = await screen.findByRole('list', { name: 'Messages found' });
+    const hits = within(results).getAllByRole('button');
+    // Newest first; the chat's title, who wrote it, the matched words marked.
+    expect(hits.map((hit) => hit.querySelector('.snippet')?.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
+      'You: I will bring the TENT',
+      'bruno: Who brings the tent on Saturday?',
+    ]);
+    expect([...hits[0].querySelectorAll('mark')].map((mark) => mark.textContent)).toEqual(['bring', 'TENT']);
+    expect(screen.getByText('2 messages')).toBeVisible();
+
+    await user.click(hits[1]);
+    expect(await screen.findByRole('log', { name: 'Messages with Bruno Bianchi' })).toBeVisible();
+
+    await user.clear(search);
+    await user.type(search, 'pizza');
+    expect(await screen.findByText('No message holds “pizza”.')).toBeVisible();
+    await user.type(search, '{Escape}');
+    expect(search).toHaveValue('');
+    expect(await screen.findByRole('list', { name: 'Chat list' })).toBeVisible();
+  });
+});
