@@ -118,6 +118,26 @@ struct Export<'a> {
     screenshot: &'a str,
 }
 
+/// Waits until the conversation on screen is the chat titled `title`.
+async fn wait_for_chat(c: &Client, title: &str) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let open = wait_css(c, "main.conversation")
+            .await?
+            .attr("aria-label")
+            .await?
+            .unwrap_or_default();
+        if open == title {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "the chat {title} did not open (on screen: {open})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn text_of(c: &Client, css: &str) -> Result<String> {
     Ok(wait_css(c, css)
         .await?
@@ -190,22 +210,7 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
         .await?
         .click()
         .await?;
-    let start = Instant::now();
-    loop {
-        let title = wait_css(c, "main.conversation")
-            .await?
-            .attr("aria-label")
-            .await?
-            .unwrap_or_default();
-        if title.contains(export.chat) {
-            break;
-        }
-        ensure!(
-            start.elapsed() < WAIT,
-            "the imported chat did not open: {title}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_chat(c, export.chat).await?;
 
     // The history: authors, sides, the imported mark, and the photo drawn.
     let lines = poll_js(c, "the imported history", LINES, |v| {
@@ -281,22 +286,7 @@ async fn search(c: &Client) -> Result<()> {
     );
     shoot(c, "import-search.png").await?;
     hit.click().await?;
-    let start = Instant::now();
-    loop {
-        let title = wait_css(c, "main.conversation")
-            .await?
-            .attr("aria-label")
-            .await?
-            .unwrap_or_default();
-        if title == "Giulia Bianchi" {
-            return Ok(());
-        }
-        ensure!(
-            start.elapsed() < WAIT,
-            "the hit did not open its chat: {title}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_chat(c, "Giulia Bianchi").await
 }
 
 #[tokio::test(flavor = "multi_thread")]
