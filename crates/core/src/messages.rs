@@ -64,6 +64,37 @@ impl MessageState {
     }
 }
 
+/// What a message is, as its `kind` string says: a text, a line written by Missiva itself, or
+/// one of the kinds an imported history brings. Only the TypeScript type (the field is a string
+/// in the database and in Rust).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum MessageKind {
+    /// A text.
+    Text,
+    /// A line written by Missiva itself, or an imported system event.
+    System,
+    /// A photo, video, voice message, sticker or document.
+    Media,
+    /// A message its author deleted.
+    Deleted,
+    /// View-once media (never in an export).
+    ViewOnce,
+    /// A message that never arrived ("waiting for this message").
+    Waiting,
+    /// A location.
+    Location,
+    /// A live location.
+    LiveLocation,
+    /// A contact card.
+    Contact,
+    /// A poll.
+    Poll,
+    /// A call.
+    Call,
+}
+
 /// A message as the conversation shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -80,9 +111,7 @@ pub struct MessageView {
     pub outgoing: bool,
     /// A text, a line written by Missiva itself (such as a safety-number warning), or one of
     /// the kinds an imported history brings (its `text` is the caption or a description).
-    #[ts(
-        type = "\"text\" | \"system\" | \"media\" | \"deleted\" | \"view-once\" | \"waiting\" | \"location\" | \"live-location\" | \"contact\" | \"poll\" | \"call\""
-    )]
+    #[ts(as = "MessageKind")]
     pub kind: String,
     /// The text.
     pub text: String,
@@ -142,9 +171,7 @@ pub struct MessagePreview {
     /// The text.
     pub text: String,
     /// What it is (as [`MessageView::kind`]), to name a message without text.
-    #[ts(
-        type = "\"text\" | \"system\" | \"media\" | \"deleted\" | \"view-once\" | \"waiting\" | \"location\" | \"live-location\" | \"contact\" | \"poll\" | \"call\""
-    )]
+    #[ts(as = "MessageKind")]
     pub kind: String,
     /// When it was sent (RFC 3339, UTC).
     pub sent_at: String,

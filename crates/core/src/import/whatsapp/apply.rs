@@ -61,8 +61,7 @@ pub use source::{import, preview};
 
 /// Entries written per transaction.
 pub const BATCH: usize = 10_000;
-/// The folder inside the account's folder where its media are kept.
-pub const MEDIA_FOLDER: &str = "media";
+pub use crate::attachments::MEDIA_FOLDER;
 
 /// Where the imported messages go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,8 @@ use time::PrimitiveDateTime;
 use time::macros::format_description;
 use ts_rs::TS;
 
+use crate::messages::MessageKind;
+
 use super::model::{
     DateOrder, DateOrderBasis, Detection, Entry, EntryKind, Family, Parsed, SystemEvent, Unparsed,
 };
@@ -272,9 +274,7 @@ pub struct PreviewEntry {
     /// The text.
     pub body: String,
     /// What it is ([`kind_tag`]).
-    #[ts(
-        type = "\"text\" | \"system\" | \"media\" | \"deleted\" | \"view-once\" | \"waiting\" | \"location\" | \"live-location\" | \"contact\" | \"poll\" | \"call\""
-    )]
+    #[ts(as = "MessageKind")]
     pub kind: &'static str,
     /// The media file it names.
     pub attachment: Option<String>,

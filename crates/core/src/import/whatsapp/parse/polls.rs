@@ -41,15 +41,7 @@ pub(super) fn mobile_poll(rest: Option<&str>) -> Classified {
         }
     }
     let question = question.join("\n").trim().to_owned();
-    Classified {
-        kind: EntryKind::Poll(Poll {
-            question: question.clone(),
-            options,
-        }),
-        body: question,
-        attachment: None,
-        edited: false,
-    }
+    poll(question, options)
 }
 
 pub(super) fn web_poll(question: &str, rest: Option<&str>) -> Classified {
@@ -71,6 +63,11 @@ pub(super) fn web_poll(question: &str, rest: Option<&str>) -> Classified {
         question.push_str(line);
     }
     let question = question.trim_end().to_owned();
+    poll(question, options)
+}
+
+/// A poll entry: its text is the question.
+fn poll(question: String, options: Vec<PollOption>) -> Classified {
     Classified {
         kind: EntryKind::Poll(Poll {
             question: question.clone(),
