@@ -18,13 +18,21 @@ import type { MessageState } from './bindings/MessageState';
 import type { MessageView } from './bindings/MessageView';
 import type { AttachmentView } from './bindings/AttachmentView';
 import type { SearchHit } from './bindings/SearchHit';
-import type {
-  DateOrder,
-  ImportPreview,
-  ImportProgress,
-  ImportSummary,
-  ImportTarget,
-} from './import-types';
+// The WhatsApp import's types; its report is snake_case, being also the CLI's `--json`.
+import type { DateOrder } from './bindings/DateOrder';
+import type { DateOrderBasis } from './bindings/DateOrderBasis';
+import type { ImportFormat } from './bindings/ImportFormat';
+import type { ImportPreview } from './bindings/ImportPreview';
+import type { ImportProgress } from './bindings/ImportProgress';
+import type { ImportReport } from './bindings/ImportReport';
+import type { ImportSummary } from './bindings/ImportSummary';
+import type { ImportTarget } from './bindings/ImportTarget';
+import type { ImportWarning } from './bindings/ImportWarning';
+import type { PreviewEntry } from './bindings/PreviewEntry';
+import type { UnparsedLine } from './bindings/UnparsedLine';
+import type { MessageKind } from './bindings/MessageKind';
+import type { PollView } from './bindings/PollView';
+import type { PollOptionView } from './bindings/PollOptionView';
 
 export type {
   AccountId,
@@ -44,9 +52,21 @@ export type {
   MessageView,
   AttachmentView,
   SearchHit,
+  DateOrder,
+  DateOrderBasis,
+  ImportFormat,
+  ImportPreview,
+  ImportProgress,
+  ImportReport,
+  ImportSummary,
+  ImportTarget,
+  ImportWarning,
+  PreviewEntry,
+  UnparsedLine,
+  MessageKind,
+  PollView,
+  PollOptionView,
 };
-
-export type * from './import-types';
 
 /**
  * What arrives on the event channel: the backend's events, and the shell's own `openChat`

@@ -2,7 +2,6 @@
 // messages. The message list virtualizes these rows.
 import type { MessageView } from './bindings/MessageView';
 import { dayKey, dayLabel } from './format';
-import { authorOf } from './import-types';
 
 export type Row =
   | { kind: 'day'; key: string; label: string }
@@ -25,7 +24,7 @@ export function buildRows(messages: readonly MessageView[], now: Date = new Date
       message.kind === 'text' &&
       previous.outgoing === message.outgoing &&
       previous.sender === message.sender &&
-      authorOf(previous) === authorOf(message);
+      previous.author === message.author;
     rows.push({ kind: 'message', key: message.id, message, continued });
     previous = message;
   }

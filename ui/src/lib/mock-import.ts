@@ -12,7 +12,7 @@ import type {
   ImportSummary,
   PreviewEntry,
   UnparsedLine,
-} from './import-types';
+} from './api';
 import { fail, type ImportedMessage, type MockMessaging } from './mock-messaging';
 
 /** What `pick_import_file` answers, as if the user had picked it in the file dialog. */

@@ -310,7 +310,11 @@ describe('imported messages in the conversation', () => {
     expect(calls).toContainEqual(['attachment_data', { account: 1, attachment: 7 }]);
     expect(screen.getByText('51 KB')).toBeVisible();
     expect(screen.getByText('Nice view')).toBeVisible();
-    await user.click(screen.getByRole('button', { name: `Save ${photo.name}…` }));
+    // Shown again (scrolled back into view): decrypted once.
+    render(MessageBubble, { message: { ...base, id: 'd'.repeat(32), kind: 'media', text: 'again', attachments: [photo] } });
+    await waitFor(() => expect(screen.getAllByRole('img', { name: photo.name })).toHaveLength(2));
+    expect(calls.filter(([cmd]) => cmd === 'attachment_data')).toHaveLength(1);
+    await user.click(screen.getAllByRole('button', { name: `Save ${photo.name}…` })[0]);
     expect(calls).toContainEqual(['save_attachment', { account: 1, attachment: 7, name: photo.name }]);
 
     render(MessageBubble, { message: { ...base, id: 'c'.repeat(32), kind: 'media', text: '' } });

@@ -2,6 +2,7 @@ import '@testing-library/jest-dom/vitest';
 import { clearMocks } from '@tauri-apps/api/mocks';
 import { afterEach, beforeEach } from 'vitest';
 import { setLocale } from '../lib/i18n';
+import { forgetImageUrls } from '../lib/attachment-urls';
 import { stopMockBackends } from '../lib/mock-backend';
 import { accounts } from '../lib/stores/accounts.svelte';
 import { chats } from '../lib/stores/chats.svelte';
@@ -36,5 +37,6 @@ beforeEach(() => {
 
 afterEach(() => {
   stopMockBackends();
+  forgetImageUrls();
   clearMocks();
 });
