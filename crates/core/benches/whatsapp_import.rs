@@ -10,7 +10,8 @@
 //!   the peak is the import's own.
 //!
 //! `cargo bench -p missiva-core --bench whatsapp_import`. `WHATSAPP_BENCH_MESSAGES` sets another
-//! message count (quick runs); `WHATSAPP_BENCH_NO_JS=1` skips the JavaScript reference.
+//! message count (quick runs); `WHATSAPP_BENCH_NO_JS=1` skips the JavaScript reference;
+//! `WHATSAPP_BENCH_DIR=DIR` keeps the generated exports in `DIR` (to profile one stage).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -49,16 +50,20 @@ fn main() {
     }
     let messages =
         std::env::var("WHATSAPP_BENCH_MESSAGES").map_or(MESSAGES, |n| n.parse().unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    // `WHATSAPP_BENCH_DIR` keeps the generated exports there (for profiling one stage).
+    let kept = std::env::var_os("WHATSAPP_BENCH_DIR").map(PathBuf::from);
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = kept.as_deref().unwrap_or(temporary.path());
+    std::fs::create_dir_all(dir).unwrap();
     println!(
         "whatsapp_import: {messages} messages per export, best of {RUNS} runs, in {}",
-        dir.path().display()
+        dir.display()
     );
 
     let mut rows = Vec::new();
     for family in [Family::Android, Family::Ios] {
         let started = Instant::now();
-        let path = dir.path().join(match family {
+        let path = dir.join(match family {
             Family::Android => "WhatsApp Chat with Book Club.txt",
             _ => "_chat.txt",
         });
@@ -73,7 +78,7 @@ fn main() {
         );
         rows.push(Row::measure(family.as_str(), &path, &generated));
         if family == Family::Ios {
-            let zip = dir.path().join("WhatsApp Chat - Book Club.zip");
+            let zip = dir.join("WhatsApp Chat - Book Club.zip");
             zip_export(&path, &zip);
             rows.push(Row::measure("ios (zip)", &zip, &generated));
         }

@@ -66,6 +66,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("store/migrations/003_messaging.sql")),
         M::up(include_str!("store/migrations/004_handle_claims.sql")),
         M::up(include_str!("store/migrations/005_import.sql")),
+        M::up(include_str!(
+            "store/migrations/006_search_without_sizes.sql"
+        )),
     ])
 }
 

@@ -41,9 +41,34 @@ fn migrations_apply_to_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::random();
     let store = Store::create(&dir.path().join("db"), &key, "a").unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     insert_message(&store, "ciao mondo");
     assert_eq!(search(&store, "mondo"), 1);
+}
+
+#[test]
+fn schema_6_rebuilds_the_search_index_without_losing_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = DbKey::random();
+    let old = Store::create_to(&path, &key, "a", Some(5)).unwrap();
+    insert_message(&old, "searchable before the rebuild");
+    drop(old);
+
+    let store = Store::open_to(&path, &key, "a", Some(6)).unwrap();
+    assert_eq!(search(&store, "rebuild"), 1);
+    // The triggers were made again: new, edited and deleted messages keep the index right.
+    insert_message(&store, "written after the rebuild");
+    assert_eq!(search(&store, "rebuild"), 2);
+    store
+        .write(|tx| tx.execute("UPDATE messages SET body = 'changed' WHERE id = 1", []))
+        .unwrap();
+    assert_eq!(search(&store, "rebuild"), 1);
+    assert_eq!(search(&store, "changed"), 1);
+    store
+        .write(|tx| tx.execute("DELETE FROM messages WHERE id = 2", []))
+        .unwrap();
+    assert_eq!(search(&store, "rebuild"), 0);
 }
 
 #[test]
@@ -233,7 +258,7 @@ fn schema_5_upgrades_a_schema_4_database_with_chats_and_messages() {
     insert_message(&old, "written before imports existed");
     drop(old);
 
-    let store = Store::open(&path, &key, "a").unwrap();
+    let store = Store::open_to(&path, &key, "a", Some(5)).unwrap();
     assert_eq!(store.schema_version().unwrap(), 5);
     // Rows from before are neither imported nor hidden, and stay searchable.
     let (chat_import, msg_import, author, meta): (i64, i64, String, String) = store

@@ -456,7 +456,7 @@ impl Source {
     }
 
     /// A fresh streaming reader of the chat text, from its start.
-    pub fn text(&self) -> Result<Box<dyn BufRead + '_>, ImportError> {
+    pub fn text(&self) -> Result<Box<dyn BufRead + Send + '_>, ImportError> {
         match &self.kind {
             Kind::Text(file) => {
                 let file = file.clone().rewound();

@@ -17,6 +17,7 @@ mod polls;
 mod tests;
 pub(crate) mod timestamp;
 
+use std::collections::HashMap;
 use std::io::BufRead;
 
 use time::PrimitiveDateTime;
@@ -46,8 +47,15 @@ pub struct Parser<R> {
     pending: Option<Pending>,
     /// For dates written without a year (Android 2013–14, A21): the last year seen.
     last_year: i32,
+    /// Authors as written and as normalised: a chat has a few authors writing thousands of
+    /// messages each, and a name with marks or a phone number costs a pass over its
+    /// characters. Emptied when it reaches [`AUTHORS_CACHED`] (bounded on hostile input).
+    authors: HashMap<Box<str>, String>,
     done: bool,
 }
+
+/// Distinct raw author names kept by [`cached_author`].
+const AUTHORS_CACHED: usize = 1024;
 
 /// An entry whose continuation lines may still come.
 struct Pending {
@@ -170,6 +178,19 @@ pub(crate) fn normalize_author(raw: &str) -> String {
     name.to_owned()
 }
 
+/// [`normalize_author`], remembered in `authors` (see [`Parser::authors`]).
+fn cached_author(authors: &mut HashMap<Box<str>, String>, raw: &str) -> String {
+    if let Some(name) = authors.get(raw) {
+        return name.clone();
+    }
+    let name = normalize_author(raw);
+    if authors.len() >= AUTHORS_CACHED {
+        authors.clear();
+    }
+    authors.insert(raw.into(), name.clone());
+    name
+}
+
 impl<R: BufRead> Parser<R> {
     /// A parser for `reader`, which must yield the same bytes [`super::detect`] saw.
     pub fn new(reader: R, detection: &Detection) -> Self {
@@ -182,6 +203,7 @@ impl<R: BufRead> Parser<R> {
             previous: None,
             pending: None,
             last_year: time::OffsetDateTime::now_utc().year(),
+            authors: HashMap::new(),
             done: false,
         }
     }
@@ -270,13 +292,12 @@ impl<R: BufRead> Iterator for Parser<R> {
                 }
                 let rest = text.get(h.rest..).unwrap_or_default();
                 let (author, body) = split_author(rest, h.shape);
-                let marked = h.leading_mark;
                 let pending = Pending {
                     line: line_number,
                     timestamp,
-                    author: author.map(normalize_author),
+                    author: author.map(|raw| cached_author(&mut self.authors, raw)),
                     body: body.to_owned(),
-                    marked,
+                    marked: h.leading_mark,
                 };
                 if let Some(previous) = self.pending.replace(pending) {
                     return Some(Ok(Parsed::Entry(self.finish(previous, false))));

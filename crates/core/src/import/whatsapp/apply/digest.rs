@@ -1,34 +1,30 @@
 //! Content-derived identities: the digest of an export (which import record it belongs to) and
 //! the id of each imported message.
 //!
-//! FNV-1a with 128-bit state: stable across Rust releases and platforms (which `std::hash`
-//! does not promise), fast enough to hash a million messages in a few milliseconds, and wide
-//! enough that two different entries of real exports do not collide. It identifies content, it
-//! does not authenticate it: a file crafted to collide can only make one of its own messages
-//! look like another of its own.
+//! XXH3-128 (`xxhash-rust`): a fixed specification, so the same bytes give the same id on every
+//! platform and release (which `std::hash` does not promise), at memory speed, and wide enough
+//! that two different entries of real exports do not collide. It identifies content, it does
+//! not authenticate it: a file crafted to collide can only make one of its own messages look
+//! like another of its own.
 
 use std::io::{BufRead, Read};
+
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::ids::ChatId;
 use crate::import::whatsapp::model::{DateOrder, Entry, EntryKind, Family};
 
-const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+/// A running XXH3-128 hash over length-prefixed fields.
+#[derive(Clone)]
+pub(crate) struct Hasher(Xxh3);
 
-/// A running FNV-1a 128 hash.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(u128);
-
-impl Fnv {
+impl Hasher {
     pub(crate) fn new() -> Self {
-        Fnv(OFFSET)
+        Hasher(Xxh3::new())
     }
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        for b in bytes {
-            self.0 ^= u128::from(*b);
-            self.0 = self.0.wrapping_mul(PRIME);
-        }
+        self.0.update(bytes);
         self
     }
 
@@ -38,7 +34,7 @@ impl Fnv {
     }
 
     pub(crate) fn finish(&self) -> [u8; 16] {
-        self.0.to_le_bytes()
+        self.0.digest128().to_le_bytes()
     }
 }
 
@@ -50,8 +46,8 @@ impl Digest {
     /// The digest of a text whose hash is `text` (see [`HashingReader`]), read as `family` with
     /// `date_order`.
     pub(crate) fn of(text: [u8; 16], family: Family, date_order: DateOrder) -> Self {
-        let mut h = Fnv::new();
-        h.field(b"missiva whatsapp export v1")
+        let mut h = Hasher::new();
+        h.field(b"missiva whatsapp export v2")
             .field(&text)
             .field(family.as_str().as_bytes())
             .field(date_order.as_str().as_bytes());
@@ -73,7 +69,7 @@ impl std::fmt::Debug for Digest {
 /// Hashes and counts every byte read through it.
 pub(crate) struct HashingReader<R> {
     inner: R,
-    hash: Fnv,
+    hash: Hasher,
     count: u64,
 }
 
@@ -81,7 +77,7 @@ impl<R: BufRead> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hash: Fnv::new(),
+            hash: Hasher::new(),
             count: 0,
         }
     }
@@ -133,7 +129,7 @@ impl<R: BufRead> BufRead for HashingReader<R> {
 
 /// What makes an entry the entry it is, whatever chat it goes to.
 pub(crate) fn content_hash(family: Family, entry: &Entry) -> [u8; 16] {
-    let mut h = Fnv::new();
+    let mut h = Hasher::new();
     h.field(family.as_str().as_bytes())
         .field(&entry.timestamp.assume_utc().unix_timestamp().to_le_bytes())
         .field(entry.author.as_deref().unwrap_or("\u{0}").as_bytes())
@@ -149,18 +145,23 @@ pub(crate) fn content_hash(family: Family, entry: &Entry) -> [u8; 16] {
     h.finish()
 }
 
-/// The id of an imported message: its content, the `ordinal`-th identical entry of the file,
-/// in `chat`.
+/// The id of an imported message: its content (`content`, its [`content_hash`]), the
+/// `ordinal`-th identical entry of the file, in `chat`.
 ///
 /// The first 6 bytes are the timestamp (big-endian Unix seconds), the other 10 a hash: a
 /// history goes into the `uid` index near its end, batch after batch, instead of touching
 /// every page of the index in every batch (which made a million-message import write the index
 /// a hundred times over).
-pub(crate) fn message_uid(chat: ChatId, family: Family, entry: &Entry, ordinal: u32) -> [u8; 16] {
-    let mut h = Fnv::new();
-    h.field(b"missiva imported message v1")
+pub(crate) fn message_uid(
+    chat: ChatId,
+    content: &[u8; 16],
+    entry: &Entry,
+    ordinal: u32,
+) -> [u8; 16] {
+    let mut h = Hasher::new();
+    h.field(b"missiva imported message v2")
         .field(&chat.0.to_le_bytes())
-        .field(&content_hash(family, entry))
+        .field(content)
         .field(&ordinal.to_le_bytes());
     let hash = h.finish();
     let seconds = entry

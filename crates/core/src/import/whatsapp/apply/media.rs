@@ -39,7 +39,7 @@ pub(super) fn media_dir(db_path: &Path) -> Result<PathBuf, ImportError> {
 pub(super) fn store_media(
     media_dir: &Path,
     import: i64,
-    batch: &[(Entry, u32)],
+    batch: &[(Entry, [u8; 16])],
     media: &dyn MediaFiles,
 ) -> Result<Vec<Option<StoredMedia>>, ImportError> {
     let folder = import_folder(import);

@@ -1,10 +1,11 @@
 //! The import and preview of an opened export ([`Source`]): detection, digest and parse wired
 //! to [`super::run`] and the report.
 
-use std::cell::Cell;
 use std::io::{BufRead, Read};
-use std::rc::Rc;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::thread::Scope;
 
 use super::digest::{Digest, HashingReader};
 use super::{ImportOptions, Input, Progress, Summary, run};
@@ -72,39 +73,77 @@ pub fn import(
         source: e,
     })?;
     let digest = Digest::of(text_hash, detection.family, detection.date_order);
-    let read = Rc::new(Cell::new(0u64));
+    let read = Arc::new(AtomicU64::new(0));
     let reader = Counting {
         inner: source.text()?,
-        read: Rc::clone(&read),
+        read: Arc::clone(&read),
     };
-    let entries = Parser::new(reader, &detection);
-    let bytes_done = move || read.get();
-    run(
-        account,
-        Input {
-            detection,
-            digest,
-            entries,
-            media: source,
-            bytes_total,
-            bytes_done: &bytes_done,
-        },
-        options,
-        progress,
-        cancel,
-    )
+    let parser = Parser::new(reader, &detection);
+    let bytes_done = move || read.load(Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        run(
+            account,
+            Input {
+                detection,
+                digest,
+                entries: ahead(scope, parser),
+                media: source,
+                bytes_total,
+                bytes_done: &bytes_done,
+            },
+            options,
+            progress,
+            cancel,
+        )
+    })
+}
+
+/// Items per chunk handed from the parsing thread to the writer, and chunks parsed ahead.
+const CHUNK: usize = 1024;
+const CHUNKS_AHEAD: usize = 4;
+
+/// Runs `items` on a second thread of `scope`, a few chunks ahead of the caller, so that
+/// parsing the export overlaps with writing the database (the import's wall time is the
+/// slower of the two, not their sum). Memory: at most `CHUNKS_AHEAD + 2` chunks. When the
+/// returned iterator is dropped (the import failed or was cancelled), the thread stops at its
+/// next chunk.
+fn ahead<'scope, I>(
+    scope: &'scope Scope<'scope, '_>,
+    items: I,
+) -> impl Iterator<Item = I::Item> + 'scope
+where
+    I: Iterator + Send + 'scope,
+    I::Item: Send + 'scope,
+{
+    let (tx, rx) = sync_channel::<Vec<I::Item>>(CHUNKS_AHEAD);
+    scope.spawn(move || {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for item in items {
+            chunk.push(item);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if tx.send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+    });
+    rx.into_iter().flatten()
 }
 
 /// Counts the bytes the parser consumed, for [`Progress::bytes_done`].
 struct Counting<R> {
     inner: R,
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
 }
 
 impl<R: BufRead> Read for Counting<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(out)?;
-        self.read.set(self.read.get() + n as u64);
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -115,7 +154,7 @@ impl<R: BufRead> BufRead for Counting<R> {
     }
 
     fn consume(&mut self, amount: usize) {
-        self.read.set(self.read.get() + amount as u64);
+        self.read.fetch_add(amount as u64, Ordering::Relaxed);
         self.inner.consume(amount);
     }
 }

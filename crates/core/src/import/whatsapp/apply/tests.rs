@@ -9,7 +9,7 @@ use crate::contacts;
 use crate::events::EventBus;
 use crate::ids::AccountId;
 use crate::import::whatsapp::model::{
-    DateOrderBasis, EntryKind, MediaKind, Poll, PollOption, SystemEvent, Unparsed,
+    DateOrderBasis, EntryKind, Family, MediaKind, Poll, PollOption, SystemEvent, Unparsed,
 };
 use crate::messages::MessageView;
 use crate::secret::DbKey;

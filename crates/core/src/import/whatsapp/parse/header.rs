@@ -251,6 +251,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
+mod fast;
+
 const MONTHS: [(&str, u8); 25] = [
     ("january", 1),
     ("february", 2),
@@ -515,6 +517,14 @@ pub(crate) fn header(line: &str) -> Option<Header> {
     if !may_start_header(line.as_bytes()) {
         return None;
     }
+    if let Some(found) = fast::header(line.as_bytes()) {
+        return Some(found);
+    }
+    general(line)
+}
+
+/// The full scanner of §1.1, for every line [`fast::header`] does not settle.
+fn general(line: &str) -> Option<Header> {
     let mut cur = Cursor { s: line, pos: 0 };
     let leading_mark = cur.skip_marks();
     let bracket = cur.eat('[');

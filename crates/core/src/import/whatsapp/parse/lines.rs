@@ -65,7 +65,7 @@ impl<R: BufRead> LineReader<R> {
 
     /// The line last returned as text; invalid UTF-8 is replaced (lossy fallback, §5).
     pub(crate) fn text(&self) -> Cow<'_, str> {
-        match std::str::from_utf8(&self.buf) {
+        match simdutf8::basic::from_utf8(&self.buf) {
             Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(&self.buf),
         }
