@@ -165,7 +165,8 @@ impl Store {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;",
         )?;
         let migrations = migrations();
         let migrated = match version {
