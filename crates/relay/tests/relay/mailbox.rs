@@ -235,14 +235,18 @@ async fn envelopes_expire() {
             .await
             .contains("missiva_relay_queued_envelopes 1\n")
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert!(
-        relay
-            .metrics()
-            .await
-            .contains("missiva_relay_queued_envelopes 0\n"),
-        "swept"
-    );
+    // Expired after 1 s and swept within the next sweep (1 s); a loaded CI machine may be
+    // late, so wait for it up to 10 s rather than a fixed 2.5 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    while !relay
+        .metrics()
+        .await
+        .contains("missiva_relay_queued_envelopes 0\n")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "not swept in 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let (_bob, queued, delivered) = login_and_drain(&relay, &bob).await;
     assert_eq!(queued, 0);
     assert!(delivered.is_empty());
