@@ -120,8 +120,11 @@ fn read_envelopes_from_copy(db: &Path) -> rusqlite::Result<Vec<StoredEnvelope>> 
         }
     }
     let conn = rusqlite::Connection::open(&target)?;
-    let mut stmt =
-        conn.prepare("SELECT recipient, sender, id, content FROM envelopes ORDER BY seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT r.key, s.key, e.id, e.content FROM envelopes e
+             JOIN identities r ON r.id = e.recipient JOIN identities s ON s.id = e.sender
+             ORDER BY e.seq",
+    )?;
     let envelopes = stmt
         .query_map([], |r| {
             Ok(StoredEnvelope {

@@ -30,7 +30,10 @@ const QUEUE: usize = 16_384;
 const MAX_BATCH: usize = 4_096;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_initial.sql")),
+        M::up(include_str!("migrations/002_identity_ids.sql")),
+    ])
 }
 
 /// The SQLite store (plain SQLite file; the relay only ever holds ciphertext and public keys).
@@ -53,22 +56,28 @@ impl SqliteStorage {
         let mut conn = Connection::open(path)?;
         // The writer thread is the database's only user: an exclusive lock taken once (before
         // WAL mode, so no shared-memory index either) saves the per-transaction file locking and
-        // wal-index reads (about ten fcntl/pread system calls per commit).
+        // wal-index reads (about ten fcntl/pread system calls per commit). The WAL file is cut
+        // back to 16 MiB when it restarts after a checkpoint.
         conn.execute_batch(
             "PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA secure_delete = ON;
              PRAGMA cache_size = -32768;
+             PRAGMA journal_size_limit = 16777216;
              PRAGMA busy_timeout = 5000;",
         )?;
         migrations().to_latest(&mut conn)?;
+        // Checkpoints are the writer's to schedule (see `Writer::checkpoint_if_due`); this also
+        // replaces SQLite's own every-1000-pages checkpoint inside the commit.
+        conn.wal_hook(Some(writer::count_wal_pages));
         let total: i64 = conn.query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get(0))?;
         let queued = Arc::new(AtomicU64::new(u64::try_from(total).unwrap_or(0)));
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
             conn,
             counts: HashMap::new(),
+            ids: queries::IdCache::default(),
             queued: queued.clone(),
             listener,
         };

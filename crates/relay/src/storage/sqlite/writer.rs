@@ -1,8 +1,16 @@
 //! The writer thread: it takes every queued operation, runs them in one transaction, commits
 //! once (durable, synchronous=FULL) and only then answers each waiter and tells the listener
 //! about the stored envelopes.
+//!
+//! It also schedules the WAL checkpoints (copying committed pages back into the database file).
+//! SQLite's default runs one inside whichever commit takes the WAL past 1000 pages, which under
+//! load cost the writer about a tenth of its time while senders waited. Here a checkpoint runs
+//! when the writer has nothing queued and the WAL holds `CHECKPOINT_WHEN_IDLE` pages or more, or,
+//! if the writer is never idle, once the WAL reaches `CHECKPOINT_AT_MOST` pages (16 MiB).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::ffi::c_int;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,12 +18,34 @@ use rusqlite::{Connection, Transaction};
 use tokio::sync::mpsc;
 
 use super::queries::{
-    ack, fetch_bundle, lookup_handle, mailbox_state, pending, register_handle, store,
-    upload_prekeys,
+    IdCache, ack, expire, fetch_bundle, lookup_handle, mailbox_state, pending, register_handle,
+    store, upload_prekeys,
 };
 use super::{Command, MAX_BATCH, Reply};
 use crate::identity::Identity;
 use crate::storage::{StorageError, StoredEnvelope, StoredListener};
+
+/// WAL pages after which a checkpoint runs as soon as the writer is idle (SQLite's default
+/// autocheckpoint size).
+const CHECKPOINT_WHEN_IDLE: c_int = 1000;
+/// WAL pages after which a checkpoint runs even though operations are waiting. Larger saves a
+/// little more (pages changed again and again are copied once), but the checkpoint after a long
+/// burst then holds up the next operations for tens of milliseconds (measured with 16384: p99 of
+/// the paced load 46 ms instead of 1.5 ms).
+const CHECKPOINT_AT_MOST: c_int = 4_096;
+
+thread_local! {
+    /// Pages in the WAL after the last commit on this thread, as SQLite's WAL hook reports it.
+    /// Thread-local because the hook is a plain function and each storage commits on its own
+    /// writer thread.
+    static WAL_PAGES: Cell<c_int> = const { Cell::new(0) };
+}
+
+/// The WAL hook: SQLite calls it after each commit with the number of pages in the WAL.
+pub(super) fn count_wal_pages(_: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(pages);
+    Ok(())
+}
 
 /// An answer computed inside the transaction, sent once the commit succeeded (or failed).
 trait Completion: Send {
@@ -49,6 +79,7 @@ pub(super) struct Writer {
     /// Envelopes per recipient, for the queue limit; only the writer changes the table, so this
     /// stays exact. Emptied mailboxes are forgotten.
     pub(super) counts: HashMap<Identity, u32>,
+    pub(super) ids: IdCache,
     pub(super) queued: Arc<AtomicU64>,
     pub(super) listener: Arc<dyn StoredListener>,
 }
@@ -69,6 +100,9 @@ impl Writer {
                 }
             }
             closing = self.execute(&mut batch);
+            if closing.is_none() {
+                self.checkpoint_if_due(rx.is_empty());
+            }
         }
         rx.close();
         // Operations that raced with Close still get an answer.
@@ -88,6 +122,22 @@ impl Writer {
         tracing::debug!("database writer stopped");
     }
 
+    /// Checkpoints the WAL when it is due (see the module's documentation). A failed checkpoint
+    /// loses nothing (the pages stay in the WAL) and is tried again after the next commit.
+    fn checkpoint_if_due(&mut self, idle: bool) {
+        let pages = WAL_PAGES.get();
+        if pages < CHECKPOINT_AT_MOST && !(idle && pages >= CHECKPOINT_WHEN_IDLE) {
+            return;
+        }
+        match self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
+        {
+            Ok(_) => WAL_PAGES.set(0),
+            Err(e) => tracing::warn!(error = %e, pages, "WAL checkpoint failed"),
+        }
+    }
+
     /// Runs one batch in one transaction; returns the Close waiter if the batch held one.
     fn execute(&mut self, batch: &mut Vec<Command>) -> Option<Reply<()>> {
         let mut completions: Vec<Box<dyn Completion>> = Vec::with_capacity(batch.len());
@@ -102,6 +152,7 @@ impl Writer {
                     command => completions.push(apply(
                         &mut tx,
                         &mut self.counts,
+                        &mut self.ids,
                         &mut stored,
                         &mut queued_delta,
                         command,
@@ -124,6 +175,7 @@ impl Writer {
                 tracing::error!(error = %e, "database commit failed");
                 batch.clear();
                 self.counts.clear();
+                self.ids.clear();
                 if let Ok(total) = self
                     .conn
                     .query_row("SELECT COUNT(*) FROM envelopes", [], |r| r.get::<_, i64>(0))
@@ -154,13 +206,14 @@ fn apply_delta(gauge: &AtomicU64, delta: i64) {
 fn apply(
     tx: &mut Transaction<'_>,
     counts: &mut HashMap<Identity, u32>,
+    ids: &mut IdCache,
     stored: &mut Vec<Arc<StoredEnvelope>>,
     queued_delta: &mut i64,
     command: Command,
 ) -> Box<dyn Completion> {
     match command {
         Command::Store(envelope, max_queue, reply) => {
-            let result = store(tx, counts, envelope, max_queue).map(|(outcome, new)| {
+            let result = store(tx, counts, ids, envelope, max_queue).map(|(outcome, new)| {
                 if let Some(new) = new {
                     *queued_delta += 1;
                     stored.push(new);
@@ -170,28 +223,21 @@ fn apply(
             answer(reply, result)
         }
         Command::Ack(recipient, keys, reply) => {
-            let result = ack(tx, counts, recipient, &keys).inspect(|&n| {
+            let result = ack(tx, counts, ids, recipient, &keys).inspect(|&n| {
                 *queued_delta -= i64::try_from(n).unwrap_or(0);
             });
             answer(reply, result)
         }
         Command::Pending(recipient, after, limit, not_before, reply) => {
-            answer(reply, pending(tx, recipient, after, limit, not_before))
+            answer(reply, pending(tx, ids, recipient, after, limit, not_before))
         }
         Command::MailboxState(identity, not_before, reply) => {
-            answer(reply, mailbox_state(tx, identity, not_before))
+            answer(reply, mailbox_state(tx, ids, identity, not_before))
         }
         Command::Expire(before, reply) => {
-            let result = tx
-                .execute("DELETE FROM envelopes WHERE received_at_ms < ?1", [before])
-                .map(|n| n as u64)
-                .map_err(StorageError::from)
-                .inspect(|&n| {
-                    if n > 0 {
-                        counts.clear();
-                        *queued_delta -= i64::try_from(n).unwrap_or(0);
-                    }
-                });
+            let result = expire(tx, counts, ids, before).inspect(|&n| {
+                *queued_delta -= i64::try_from(n).unwrap_or(0);
+            });
             answer(reply, result)
         }
         Command::RegisterHandle(identity, handle, reply) => {
