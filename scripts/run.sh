@@ -20,7 +20,13 @@ secret_service() {
             DBUS_SESSION_BUS_ADDRESS="$bus" timeout 5 dbus-send --session --print-reply \
               --dest=org.freedesktop.DBus /org/freedesktop/DBus "org.freedesktop.DBus.$method" || true
           done 2>/dev/null)
-  grep -q '"org.freedesktop.secrets"' <<<"$names"
+  grep -q '"org.freedesktop.secrets"' <<<"$names" || return 1
+  # A keyring that is only activatable may have no collection to store keys in (a bare session
+  # bus, as `dbus-run-session` gives): ask for the default collection, which starts the service.
+  DBUS_SESSION_BUS_ADDRESS="$bus" timeout 10 dbus-send --session --print-reply \
+    --dest=org.freedesktop.secrets /org/freedesktop/secrets/aliases/default \
+    org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Collection string:Locked \
+    >/dev/null 2>&1
 }
 
 if [ -z "${MISSIVA_KEYSTORE:-}" ] && ! secret_service; then

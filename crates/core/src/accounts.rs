@@ -369,8 +369,32 @@ impl Accounts {
     /// [`AccountSetup::prepare`]); a taken handle is [`AccountsError::HandleTaken`] and leaves
     /// no account behind. The local half blocks briefly on disk.
     pub async fn create(&mut self, setup: AccountSetup) -> Result<AccountInfo, AccountsError> {
-        let prepared = setup.prepare().await?;
-        self.create_prepared(prepared)
+        // The key goes into the keystore before the handle is claimed: a keystore that cannot
+        // take it must fail the creation while the handle is still free (a handle claimed by
+        // keys that were then thrown away could never be used again).
+        let reserved = self.reserve_key()?;
+        match setup.prepare().await {
+            Ok(prepared) => self.finish_create(reserved, prepared),
+            Err(e) => {
+                let _ = self.keystore(reserved.kind).delete(&reserved.key_name);
+                Err(e)
+            }
+        }
+    }
+
+    /// A new account's folder name and database key, the key already in the keystore.
+    fn reserve_key(&self) -> Result<ReservedKey, AccountsError> {
+        let folder = new_folder_name();
+        let kind = self.new_keystore;
+        let key = DbKey::random();
+        let key_name = config::key_name(&folder, self.config.key_generation);
+        self.store_key(kind, &key_name, &key, self.wrapper.as_ref())?;
+        Ok(ReservedKey {
+            folder,
+            kind,
+            key,
+            key_name,
+        })
     }
 
     /// Creates an account without the network (no handle): for tests and local-only use.
@@ -393,6 +417,23 @@ impl Accounts {
         &mut self,
         prepared: PreparedAccount,
     ) -> Result<AccountInfo, AccountsError> {
+        let reserved = self.reserve_key()?;
+        self.finish_create(reserved, prepared)
+    }
+
+    /// Writes the database, identity and prekeys of a prepared account whose key is in the
+    /// keystore, then lists it; on failure removes the key and the folder again.
+    fn finish_create(
+        &mut self,
+        reserved: ReservedKey,
+        prepared: PreparedAccount,
+    ) -> Result<AccountInfo, AccountsError> {
+        let ReservedKey {
+            folder,
+            kind,
+            key,
+            key_name,
+        } = reserved;
         let PreparedAccount {
             name,
             relay,
@@ -401,9 +442,6 @@ impl Accounts {
             uploaded,
         } = prepared;
         let id = AccountId(self.config.next_id);
-        let folder = new_folder_name();
-        let kind = self.new_keystore;
-        let key = DbKey::random();
         let folder_path = self.dir.join(&folder);
         let entry = Entry {
             id,
@@ -414,9 +452,6 @@ impl Accounts {
             keystore: kind,
             created_at: now_rfc3339(),
         };
-        let key_name = entry.key_name(self.config.key_generation);
-
-        self.store_key(kind, &key_name, &key, self.wrapper.as_ref())?;
         let made = (|| {
             atomic_file::create_private_dir(&folder_path).map_err(|source| AccountsError::Io {
                 path: folder_path.clone(),
@@ -590,6 +625,14 @@ fn validate_relay(url: &str) -> Result<String, AccountsError> {
             url: url.to_owned(),
         }),
     }
+}
+
+/// See [`Accounts::reserve_key`].
+struct ReservedKey {
+    folder: String,
+    kind: KeystoreKind,
+    key: DbKey,
+    key_name: String,
 }
 
 fn new_folder_name() -> String {

@@ -484,9 +484,36 @@ async fn a_taken_handle_or_a_failed_tls_handshake_leaves_no_account() {
     assert!(accounts.list().is_empty());
     let folders = std::fs::read_dir(dir.path())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_dir())
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir() && e.file_name() != "keys")
         .count();
     assert_eq!(folders, 0, "no account folder left behind");
+    let keys = std::fs::read_dir(dir.path().join("keys")).map_or(0, |d| d.count());
+    assert_eq!(keys, 0, "no key left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keystore_that_cannot_take_the_key_leaves_the_handle_free() {
+    let relay = TestRelay::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut accounts = Accounts::open(dir.path(), common::file_keystore()).unwrap();
+    let setup = || AccountSetup {
+        name: "Dora".to_owned(),
+        relay: Some(relay.url.clone()),
+        handle: Some("dora".to_owned()),
+    };
+    // A file where the file keystore keeps its folder: no key can be saved.
+    std::fs::write(dir.path().join("keys"), b"in the way").unwrap();
+    let failed = accounts.create(setup()).await.unwrap_err();
+    assert!(
+        matches!(failed, missiva_core::accounts::AccountsError::Keystore(_)),
+        "{failed}"
+    );
+    assert!(accounts.list().is_empty());
+    // Once the keystore works, the same handle can still be had: it was never claimed.
+    std::fs::remove_file(dir.path().join("keys")).unwrap();
+    let info = accounts.create(setup()).await.unwrap();
+    assert_eq!(info.handle.as_deref(), Some("dora"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,10 +72,7 @@ pub(crate) enum ReadError {
 impl Entry {
     /// The keystore entry holding this account's key in key generation `generation`.
     pub(crate) fn key_name(&self, generation: u32) -> String {
-        match generation {
-            0 => self.folder.clone(),
-            g => format!("{}-g{g}", self.folder),
-        }
+        key_name(&self.folder, generation)
     }
 }
 
@@ -110,5 +107,13 @@ impl Config {
 
     pub(crate) fn entry_mut(&mut self, id: AccountId) -> Option<&mut Entry> {
         self.accounts.iter_mut().find(|e| e.id == id)
+    }
+}
+
+/// The keystore name of the database key of the account in `folder`, at key `generation`.
+pub(crate) fn key_name(folder: &str, generation: u32) -> String {
+    match generation {
+        0 => folder.to_owned(),
+        g => format!("{folder}-g{g}"),
     }
 }
