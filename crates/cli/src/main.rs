@@ -14,6 +14,7 @@ use missiva_core::secret::Passcode;
 
 mod import;
 mod messaging;
+mod polls;
 
 /// Missiva from the command line: the same data folder and accounts as the app.
 #[derive(Debug, Parser)]
@@ -79,6 +80,9 @@ enum Command {
     },
     /// Import a WhatsApp chat export (.txt or .zip), or with --dry-run only describe it.
     Import(import::ImportArgs),
+    /// Create polls, vote, retract, close, and show the results.
+    #[command(subcommand)]
+    Poll(polls::PollCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +231,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => {
             let account = messaging::choose(&mut accounts, chosen)?;
             import::run(&account, args).await
+        }
+        Command::Poll(cmd) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            polls::run(&account, cmd).await
         }
     }
 }

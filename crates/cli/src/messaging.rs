@@ -117,7 +117,7 @@ pub(crate) fn choose(accounts: &mut Accounts, chosen: Option<&str>) -> Result<Ac
     Ok(accounts.account(id)?)
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -204,14 +204,19 @@ pub(crate) async fn chats(account: &Account, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn messages(account: &Account, args: MessagesArgs) -> Result<()> {
-    let chat = match args.chat.parse::<i64>() {
+/// A chat named by its id or by the @handle of the contact it is with.
+pub(crate) async fn chat_arg(account: &Account, chat: &str) -> Result<ChatId> {
+    Ok(match chat.parse::<i64>() {
         Ok(id) => ChatId(id),
         Err(_) => {
-            let contact = account.contact_by_handle(&args.chat).await?;
+            let contact = account.contact_by_handle(chat).await?;
             account.chat_for_contact(contact.id).await?
         }
-    };
+    })
+}
+
+pub(crate) async fn messages(account: &Account, args: MessagesArgs) -> Result<()> {
+    let chat = chat_arg(account, &args.chat).await?;
     let page = account.messages(chat, None, args.limit).await?;
     if args.json {
         let out: Vec<MessageOut> = page.into_iter().map(MessageOut::from).collect();

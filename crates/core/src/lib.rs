@@ -16,6 +16,7 @@ pub mod import;
 pub mod keystore;
 pub mod messages;
 pub mod passcode;
+pub mod polls;
 pub mod prekeys;
 pub mod search;
 pub mod secret;

@@ -11,6 +11,7 @@ use crate::chats::{self, ChatError};
 use crate::clock;
 use crate::events::EventKind;
 use crate::ids::{ChatId, ContactId, MessageId};
+use crate::polls;
 use crate::store::StoreError;
 use crate::sync::outbox;
 
@@ -146,6 +147,10 @@ pub struct PollView {
     /// No more votes (every imported poll is closed).
     #[serde(default = "closed")]
     pub closed: bool,
+    /// A poll made in Missiva (not an imported one): its settings and this member's vote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub live: Option<crate::polls::LivePoll>,
 }
 
 fn closed() -> bool {
@@ -159,8 +164,12 @@ fn closed() -> bool {
 pub struct PollOptionView {
     /// Its text.
     pub text: String,
-    /// Its votes; null when the export did not say.
+    /// Its votes; null when the export did not say, or while the results are hidden.
     pub votes: Option<u32>,
+    /// Who voted for it (handles), in a public poll made in Missiva.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub voters: Option<Vec<String>>,
 }
 
 /// The last message of a chat, for the chat list.
@@ -307,13 +316,14 @@ pub(crate) fn apply_receipt(
 ) -> rusqlite::Result<Vec<ChatId>> {
     let sql = if read {
         "UPDATE messages SET state = 'read'
-         WHERE uid = ?1 AND sender_id IS NULL AND kind = 'text'
+         WHERE uid = ?1 AND sender_id IS NULL AND kind IN ('text', 'poll')
            AND state IN ('pending', 'sent', 'delivered')
            AND chat_id IN (SELECT id FROM chats WHERE contact_id = ?2)
          RETURNING chat_id"
     } else {
         "UPDATE messages SET state = 'delivered'
-         WHERE uid = ?1 AND sender_id IS NULL AND kind = 'text' AND state IN ('pending', 'sent')
+         WHERE uid = ?1 AND sender_id IS NULL AND kind IN ('text', 'poll')
+           AND state IN ('pending', 'sent')
            AND chat_id IN (SELECT id FROM chats WHERE contact_id = ?2)
          RETURNING chat_id"
     };
@@ -355,7 +365,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
     })
 }
 
-fn one(conn: &Connection, id: MessageId) -> rusqlite::Result<Option<MessageView>> {
+pub(crate) fn one(conn: &Connection, id: MessageId) -> rusqlite::Result<Option<MessageView>> {
     conn.query_row(
         &format!(
             "SELECT {VIEW_COLUMNS} FROM messages m LEFT JOIN contacts k ON k.id = m.sender_id
@@ -438,6 +448,7 @@ impl Account {
                 ))?;
                 let mut page = stmt
                     .query_map(params![chat.0, cursor_at, cursor_id, limit], view)?
+                    .map(|v| v.and_then(|v| polls::with_poll(c, v)))
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 page.reverse();
                 Ok(page)
@@ -449,7 +460,10 @@ impl Account {
     /// One message.
     pub async fn message(&self, id: MessageId) -> Result<MessageView, MessageError> {
         self.db(move |s| {
-            s.read_with::<_, MessageError>(|c| one(c, id)?.ok_or(MessageError::NotFound { id }))
+            s.read_with::<_, MessageError>(|c| {
+                let view = one(c, id)?.ok_or(MessageError::NotFound { id })?;
+                Ok(polls::with_poll(c, view)?)
+            })
         })
         .await
     }

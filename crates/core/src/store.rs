@@ -69,6 +69,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "store/migrations/006_search_without_sizes.sql"
         )),
+        M::up(include_str!("store/migrations/007_polls.sql")),
     ])
 }
 

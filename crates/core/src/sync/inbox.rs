@@ -24,6 +24,7 @@ use crate::events::EventKind;
 use crate::identity;
 use crate::ids::{ContactId, MessageId};
 use crate::messages;
+use crate::polls;
 use crate::prekeys;
 use crate::sessions;
 use crate::store::Store;
@@ -183,6 +184,13 @@ fn store_envelope(tx: &Transaction<'_>, envelope: &Envelope) -> Result<Outcome, 
             });
             // Ephemeral: never stored, so there is nothing to dedupe later.
             return Ok(outcome);
+        }
+        Some(Body::PollCreate(_) | Body::PollVote(_) | Body::PollClose(_) | Body::PollTally(_)) => {
+            let chat = chats::direct_chat(tx, contact)?;
+            let received = polls::receive(tx, contact, chat, &payload)?;
+            outcome.queued |= received.queued;
+            outcome.stored_message = received.message;
+            outcome.events.extend(received.events);
         }
         None => tracing::debug!("payload of an unknown kind ignored"),
     }

@@ -15,7 +15,7 @@ use crate::sessions::{self, StoredSession};
 use crate::store::Store;
 
 /// The payload protocol version.
-const PAYLOAD_VERSION: u32 = 1;
+pub(crate) const PAYLOAD_VERSION: u32 = 1;
 
 pub(crate) mod window;
 

@@ -9,6 +9,10 @@ export type PollOptionView = {
  */
 text: string, 
 /**
- * Its votes; null when the export did not say.
+ * Its votes; null when the export did not say, or while the results are hidden.
  */
-votes: number | null, };
+votes: number | null, 
+/**
+ * Who voted for it (handles), in a public poll made in Missiva.
+ */
+voters?: Array<string>, };
