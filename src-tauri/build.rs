@@ -31,6 +31,10 @@ const COMMANDS: &[&str] = &[
     "preview_import",
     "run_import",
     "cancel_import",
+    "create_poll",
+    "vote_poll",
+    "retract_vote",
+    "close_poll",
 ];
 
 fn main() {

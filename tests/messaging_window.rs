@@ -1,7 +1,8 @@
 //! Two real app windows (two data folders) and a real relay: each creates an account with a
 //! handle, one adds the other and writes; the message arrives in the other window, the
 //! sender's ticks go sent -> delivered -> read, the receiver gets a desktop notification (on a
-//! fake notification server on the private session bus) and clicking it shows the chat.
+//! fake notification server on the private session bus) and clicking it shows the chat. Then
+//! a poll: made from the composer's "+" menu in one window, voted in the other, bars updating.
 //! Run by `make test-app` (Xvfb + dbus-run-session); `--ignored` elsewhere.
 #![allow(
     clippy::unwrap_used,
@@ -149,5 +150,80 @@ async fn scenario(a: &Client, b: &Client, relay: &str, notes: &NotificationServe
 
     shoot(a, "messaging-a.png").await?;
     shoot(b, "messaging-b.png").await?;
+    poll_scenario(a, b).await
+}
+
+/// The text of the poll card asking `question`, or "" while there is none.
+fn card_text(question: &str) -> String {
+    format!(
+        "return document.querySelector(\"[role=group][aria-label='Poll: {question}']\")
+            ?.textContent.replace(/\\s+/g, ' ') ?? ''"
+    )
+}
+
+/// Ana makes a poll from the composer's "+" menu; Bruno votes with a click; the bars update in
+/// both windows.
+async fn poll_scenario(a: &Client, b: &Client) -> Result<()> {
+    let question = "Pizza or sushi?";
+    wait_css(a, "button[aria-label='Send something else']")
+        .await?
+        .click()
+        .await?;
+    wait_css(a, "[role=menu] [role=menuitem]")
+        .await?
+        .click()
+        .await?;
+    wait_css(a, "[role=dialog] input[placeholder='Ask something…']")
+        .await?
+        .send_keys(question)
+        .await?;
+    wait_css(a, "[role=dialog] input[aria-label='Option 1']")
+        .await?
+        .send_keys("Pizza")
+        .await?;
+    wait_css(a, "[role=dialog] input[aria-label='Option 2']")
+        .await?
+        .send_keys("Sushi")
+        .await?;
+    wait_css(a, "[role=dialog] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    // Ana made it: she sees its (empty) results at once.
+    poll_js(a, "the poll in Ana's window", &card_text(question), |v| {
+        v.as_str().is_some_and(|t| t.contains("0 voted so far"))
+    })
+    .await?;
+
+    // Bruno sees options to click, and no results until he votes.
+    let click_sushi = format!(
+        "const card = document.querySelector(\"[role=group][aria-label='Poll: {question}']\");
+         const b = card && [...card.querySelectorAll('button.choice')]
+             .find(b => b.textContent.trim() === 'Sushi');
+         if (b) {{ b.click(); return true; }} return false;"
+    );
+    poll_js(b, "Sushi in Bruno's poll card", &click_sushi, |v| v == true).await?;
+    poll_js(
+        b,
+        "the results in Bruno's window",
+        &card_text(question),
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains("1 vote · 100%") && t.contains("1 voted so far"))
+        },
+    )
+    .await?;
+    poll_js(
+        a,
+        "Bruno's vote in Ana's window",
+        &card_text(question),
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains("1 vote · 100%") && t.contains("@bruno"))
+        },
+    )
+    .await?;
+    shoot(a, "poll-a.png").await?;
+    shoot(b, "poll-b.png").await?;
     Ok(())
 }

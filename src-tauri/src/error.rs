@@ -8,6 +8,7 @@ use missiva_core::import::whatsapp::ImportError;
 use missiva_core::keystore::KeystoreError;
 use missiva_core::messages::MessageError;
 use missiva_core::passcode::PasscodeError;
+use missiva_core::polls::PollError;
 use missiva_core::search::SearchError;
 use missiva_core::store::StoreError;
 use missiva_core::sync::SyncError;
@@ -167,6 +168,18 @@ impl From<MessageError> for IpcError {
             MessageError::Chat(c) => chat_code(c),
             MessageError::Store(s) => store_code(s),
             _ => ErrorCode::Internal,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<PollError> for IpcError {
+    fn from(e: PollError) -> Self {
+        let code = match &e {
+            PollError::NotFound { .. } => ErrorCode::NotFound,
+            PollError::Chat(c) => chat_code(c),
+            PollError::Store(s) => store_code(s),
+            _ => ErrorCode::InvalidInput,
         };
         IpcError::new(code, e.to_string())
     }

@@ -120,6 +120,10 @@ pub fn build<R: Runtime>(
             commands::import::preview_import,
             commands::import::run_import,
             commands::import::cancel_import,
+            commands::polls::create_poll,
+            commands::polls::vote_poll,
+            commands::polls::retract_vote,
+            commands::polls::close_poll,
         ])
         .build(context)
 }

@@ -7,4 +7,5 @@ pub mod contacts;
 mod file_dialog;
 pub mod import;
 pub mod messages;
+pub mod polls;
 pub mod settings;

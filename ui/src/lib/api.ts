@@ -33,6 +33,8 @@ import type { UnparsedLine } from './bindings/UnparsedLine';
 import type { MessageKind } from './bindings/MessageKind';
 import type { PollView } from './bindings/PollView';
 import type { PollOptionView } from './bindings/PollOptionView';
+import type { LivePoll } from './bindings/LivePoll';
+import type { PollSetup } from './bindings/PollSetup';
 
 export type {
   AccountId,
@@ -66,6 +68,8 @@ export type {
   MessageKind,
   PollView,
   PollOptionView,
+  LivePoll,
+  PollSetup,
 };
 
 /**
@@ -186,6 +190,26 @@ export function listMessages(
 
 export function sendMessage(account: AccountId, chat: ChatId, text: string): Promise<MessageView> {
   return call('send_message', { account, chat, text });
+}
+
+/** Creates a poll in `chat` and sends it; returns the poll message, pending. */
+export function createPoll(account: AccountId, chat: ChatId, setup: PollSetup): Promise<MessageView> {
+  return call('create_poll', { account, chat, setup });
+}
+
+/** Votes for `options` (indexes from 0) in `poll`, or changes the vote. */
+export function votePoll(account: AccountId, poll: string, options: number[]): Promise<null> {
+  return call('vote_poll', { account, poll, options });
+}
+
+/** Takes back this account's vote in `poll`. */
+export function retractVote(account: AccountId, poll: string): Promise<null> {
+  return call('retract_vote', { account, poll });
+}
+
+/** Closes a poll this account created. */
+export function closePoll(account: AccountId, poll: string): Promise<null> {
+  return call('close_poll', { account, poll });
 }
 
 /** The newest messages of `account` (at most `limit`) holding every word of `query`. */

@@ -3,7 +3,7 @@
 // loaded whenever the backend says the chat changed.
 import { Coalescer } from '../coalescer';
 import * as api from '../api';
-import type { AccountId, ChatId, MessageView } from '../api';
+import type { AccountId, ChatId, MessageView, PollSetup } from '../api';
 
 export const PAGE = 50;
 
@@ -98,6 +98,27 @@ class Messages {
       this.list = [...this.list, sent];
     }
     return sent;
+  }
+
+  /** Creates a poll in the chat on screen; it shows at once (pending). */
+  async createPoll(setup: PollSetup): Promise<MessageView> {
+    const { account, chat } = this;
+    if (account === null || chat === null) throw new Error('no chat is open');
+    const poll = await api.createPoll(account, chat, setup);
+    if (this.account === account && this.chat === chat && !this.list.some((m) => m.id === poll.id)) {
+      this.list = [...this.list, poll];
+    }
+    return poll;
+  }
+
+  /** Votes in, retracts from or closes a poll of the chat on screen, then shows the result. */
+  async pollAction(poll: string, action: { vote: number[] } | 'retract' | 'close'): Promise<void> {
+    const account = this.account;
+    if (account === null) throw new Error('no chat is open');
+    if (action === 'retract') await api.retractVote(account, poll);
+    else if (action === 'close') await api.closePoll(account, poll);
+    else await api.votePoll(account, poll, action.vote);
+    await this.refresh();
   }
 
   reset(): void {
