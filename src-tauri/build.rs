@@ -35,6 +35,13 @@ const COMMANDS: &[&str] = &[
     "vote_poll",
     "retract_vote",
     "close_poll",
+    "create_group",
+    "group_info",
+    "add_group_members",
+    "remove_group_member",
+    "rename_group",
+    "set_group_admin",
+    "leave_group",
 ];
 
 fn main() {

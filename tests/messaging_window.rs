@@ -3,6 +3,8 @@
 //! sender's ticks go sent -> delivered -> read, the receiver gets a desktop notification (on a
 //! fake notification server on the private session bus) and clicking it shows the chat. Then
 //! a poll: made from the composer's "+" menu in one window, voted in the other, bars updating.
+//! Then a group: made from the "New group" dialog, a message each way with the sender named,
+//! the line saying who added whom, and the group's page with its members.
 //! Run by `make test-app` (Xvfb + dbus-run-session); `--ignored` elsewhere.
 #![allow(
     clippy::unwrap_used,
@@ -225,5 +227,88 @@ async fn poll_scenario(a: &Client, b: &Client) -> Result<()> {
     .await?;
     shoot(a, "poll-a.png").await?;
     shoot(b, "poll-b.png").await?;
+    group_scenario(a, b).await
+}
+
+/// Incoming lines of the open chat with their author: `[[text, author]]`, system lines
+/// `[[text, "event"]]`.
+const AUTHORED: &str = "return [...document.querySelectorAll('[role=log] .line, [role=log] .event')]
+    .map(l => l.classList.contains('event')
+        ? [l.querySelector('span')?.textContent ?? '', 'event']
+        : [l.querySelector('.text')?.textContent ?? '', l.querySelector('.author')?.textContent ?? '']);";
+
+fn has_line(v: &Value, text: &str, author: &str) -> bool {
+    v.as_array()
+        .is_some_and(|lines| lines.iter().any(|l| l[0] == text && l[1] == author))
+}
+
+/// Ana makes a group with Bruno from the "New group" dialog and writes in it; Bruno opens it
+/// from his chat list, sees who added him and who wrote, and answers.
+async fn group_scenario(a: &Client, b: &Client) -> Result<()> {
+    wait_css(a, ".chat-list button[aria-label='New group']")
+        .await?
+        .click()
+        .await?;
+    wait_css(a, "[role=dialog] input[placeholder='Book club']")
+        .await?
+        .send_keys("Weekend")
+        .await?;
+    wait_css(a, "[role=dialog] input[type=checkbox]")
+        .await?
+        .click()
+        .await?;
+    wait_css(a, "[role=dialog] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    let start = Instant::now();
+    while conversation_title(a).await? != "Weekend" {
+        ensure!(start.elapsed() < WAIT, "Ana's new group did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hello = "Plans for Saturday?";
+    wait_css(a, "[aria-label='Message']")
+        .await?
+        .send_keys(hello)
+        .await?;
+    wait_css(a, "button.send").await?.click().await?;
+
+    // Bruno's chat list gets the group; he opens it.
+    let open_group = "const row = [...document.querySelectorAll('.chat-list .chats button')]
+         .find(b => b.textContent.includes('Weekend'));
+         if (row) { row.click(); return true; } return false;";
+    poll_js(b, "the group in Bruno's chat list", open_group, |v| {
+        v == true
+    })
+    .await?;
+    poll_js(b, "Ana's message and the join line", AUTHORED, |v| {
+        has_line(v, hello, "@ana") && has_line(v, "@ana added you to “Weekend”", "event")
+    })
+    .await?;
+    let reply = "Hiking!";
+    wait_css(b, "[aria-label='Message']")
+        .await?
+        .send_keys(reply)
+        .await?;
+    wait_css(b, "button.send").await?.click().await?;
+    poll_js(a, "Bruno's answer in the group", AUTHORED, |v| {
+        has_line(v, reply, "@bruno")
+    })
+    .await?;
+
+    // The group's page lists both, Ana as its admin.
+    wait_css(a, "main.conversation header button.who")
+        .await?
+        .click()
+        .await?;
+    let members = "return document.querySelector('aside.panel .members')?.textContent
+         .replace(/\\s+/g, ' ') ?? ''";
+    poll_js(a, "the group's members", members, |v| {
+        v.as_str()
+            .is_some_and(|t| t.contains("You") && t.contains("admin") && t.contains("@bruno"))
+    })
+    .await?;
+    shoot(a, "group-a.png").await?;
+    shoot(b, "group-b.png").await?;
     Ok(())
 }

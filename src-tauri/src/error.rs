@@ -4,6 +4,7 @@ use missiva_core::accounts::AccountsError;
 use missiva_core::attachments::AttachmentError;
 use missiva_core::chats::ChatError;
 use missiva_core::contacts::ContactError;
+use missiva_core::groups::GroupError;
 use missiva_core::import::whatsapp::ImportError;
 use missiva_core::keystore::KeystoreError;
 use missiva_core::messages::MessageError;
@@ -131,7 +132,9 @@ fn sync_code(e: &SyncError) -> ErrorCode {
 fn chat_code(e: &ChatError) -> ErrorCode {
     match e {
         ChatError::NotFound { .. } | ChatError::NoChatWith { .. } => ErrorCode::NotFound,
-        ChatError::DraftTooLong | ChatError::NoRecipient { .. } => ErrorCode::InvalidInput,
+        ChatError::DraftTooLong | ChatError::NoRecipient { .. } | ChatError::NotMember { .. } => {
+            ErrorCode::InvalidInput
+        }
         ChatError::Store(s) => store_code(s),
         _ => ErrorCode::Internal,
     }
@@ -179,6 +182,18 @@ impl From<PollError> for IpcError {
             PollError::NotFound { .. } => ErrorCode::NotFound,
             PollError::Chat(c) => chat_code(c),
             PollError::Store(s) => store_code(s),
+            _ => ErrorCode::InvalidInput,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+impl From<GroupError> for IpcError {
+    fn from(e: GroupError) -> Self {
+        let code = match &e {
+            GroupError::NotFound { .. } | GroupError::NoContact { .. } => ErrorCode::NotFound,
+            GroupError::Chat(c) => chat_code(c),
+            GroupError::Store(s) => store_code(s),
             _ => ErrorCode::InvalidInput,
         };
         IpcError::new(code, e.to_string())

@@ -124,6 +124,13 @@ pub fn build<R: Runtime>(
             commands::polls::vote_poll,
             commands::polls::retract_vote,
             commands::polls::close_poll,
+            commands::groups::create_group,
+            commands::groups::group_info,
+            commands::groups::add_group_members,
+            commands::groups::remove_group_member,
+            commands::groups::rename_group,
+            commands::groups::set_group_admin,
+            commands::groups::leave_group,
         ])
         .build(context)
 }

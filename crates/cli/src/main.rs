@@ -12,6 +12,7 @@ use missiva_core::ids::AccountId;
 use missiva_core::keystore::KeystoreKind;
 use missiva_core::secret::Passcode;
 
+mod groups;
 mod import;
 mod messaging;
 mod polls;
@@ -83,6 +84,9 @@ enum Command {
     /// Create polls, vote, retract, close, and show the results.
     #[command(subcommand)]
     Poll(polls::PollCommand),
+    /// Create groups, add and remove members, rename, leave, show.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +239,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Poll(cmd) => {
             let account = messaging::choose(&mut accounts, chosen)?;
             polls::run(&account, cmd).await
+        }
+        Command::Group(cmd) => {
+            let account = messaging::choose(&mut accounts, chosen)?;
+            groups::run(&account, cmd).await
         }
     }
 }

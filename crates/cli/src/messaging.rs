@@ -29,7 +29,7 @@ pub(crate) enum ContactCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    /// The recipient's handle (added as a contact first if needed).
+    /// The recipient's handle (added as a contact first if needed), or a group's id.
     handle: String,
     /// The text.
     text: String,
@@ -155,16 +155,26 @@ pub(crate) async fn contacts(account: &Account, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// A group's id: 32 hex characters (a handle has at most 32, but a leading '@' or a letter
+/// past 'f' tells them apart; an all-hex handle of 32 characters is taken as a group id).
+pub(crate) fn is_group_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub(crate) async fn send(account: &Account, args: SendArgs) -> Result<()> {
-    let contact = match account.contact_by_handle(&args.handle).await {
-        Ok(c) => c,
-        Err(ContactError::NotFound { .. }) => account
-            .add_contact(&args.handle)
-            .await
-            .with_context(|| format!("adding {} as a contact", args.handle))?,
-        Err(e) => return Err(e.into()),
+    let chat = if is_group_id(&args.handle) {
+        account.group_by_id(&args.handle).await?.chat
+    } else {
+        let contact = match account.contact_by_handle(&args.handle).await {
+            Ok(c) => c,
+            Err(ContactError::NotFound { .. }) => account
+                .add_contact(&args.handle)
+                .await
+                .with_context(|| format!("adding {} as a contact", args.handle))?,
+            Err(e) => return Err(e.into()),
+        };
+        account.chat_for_contact(contact.id).await?
     };
-    let chat = account.chat_for_contact(contact.id).await?;
     let message = account.send(chat, &args.text).await?;
     let delivered = account.sync_once(Duration::from_secs(args.timeout)).await;
     let message = account.message(message.id).await?;
@@ -208,6 +218,7 @@ pub(crate) async fn chats(account: &Account, json: bool) -> Result<()> {
 pub(crate) async fn chat_arg(account: &Account, chat: &str) -> Result<ChatId> {
     Ok(match chat.parse::<i64>() {
         Ok(id) => ChatId(id),
+        Err(_) if is_group_id(chat) => account.group_by_id(chat).await?.chat,
         Err(_) => {
             let contact = account.contact_by_handle(chat).await?;
             account.chat_for_contact(contact.id).await?

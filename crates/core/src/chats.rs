@@ -41,6 +41,8 @@ pub struct ChatSummary {
     pub last_activity_at: String,
     /// The unsent text in its composer.
     pub draft: String,
+    /// An encrypted group of this account (a `group` chat that is not an imported history).
+    pub group: bool,
 }
 
 /// Errors of chats.
@@ -64,6 +66,12 @@ pub enum ChatError {
     NoChatWith {
         /// The contact.
         contact: ContactId,
+    },
+    /// This account is no longer in the group.
+    #[error("you are no longer a member of this group")]
+    NotMember {
+        /// The group's chat.
+        chat: ChatId,
     },
     /// The draft is too long.
     #[error("the draft is longer than {MAX_DRAFT_BYTES} bytes")]
@@ -149,7 +157,8 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<ChatSummary>> {
         "SELECT c.id, c.kind, c.title, c.contact_id, k.handle, c.last_activity_at, c.draft,
                 (SELECT count(*) FROM messages m
                  WHERE m.chat_id = c.id AND m.sender_id IS NOT NULL AND m.state = 'received'
-                   AND m.kind = 'text')
+                   AND m.kind = 'text'),
+                EXISTS (SELECT 1 FROM groups g WHERE g.chat_id = c.id)
          FROM chats c LEFT JOIN contacts k ON k.id = c.contact_id
          WHERE c.import_id NOT IN (SELECT id FROM imports WHERE state != 'done')
          ORDER BY c.last_activity_at DESC, c.id DESC",
@@ -166,6 +175,7 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<ChatSummary>> {
                 last_activity_at: clock::rfc3339(r.get(5)?),
                 draft: r.get(6)?,
                 unread: r.get(7)?,
+                group: r.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -184,20 +194,37 @@ impl Account {
             .await
     }
 
-    /// The direct chat with `contact`.
+    /// The direct chat with `contact` (made now for a contact known only from a group).
     pub async fn chat_for_contact(&self, contact: ContactId) -> Result<ChatId, ChatError> {
-        self.db(move |s| {
-            s.read_with::<_, ChatError>(|c| {
-                c.query_row(
-                    "SELECT id FROM chats WHERE contact_id = ?1 AND kind = 'direct'",
-                    [contact.0],
-                    |r| r.get(0).map(ChatId),
-                )
-                .optional()?
-                .ok_or(ChatError::NoChatWith { contact })
+        let (chat, made) = self
+            .db(move |s| {
+                s.write_with::<_, ChatError>(|tx| {
+                    if let Some(chat) = tx
+                        .query_row(
+                            "SELECT id FROM chats WHERE contact_id = ?1 AND kind = 'direct'",
+                            [contact.0],
+                            |r| r.get(0).map(ChatId),
+                        )
+                        .optional()?
+                    {
+                        return Ok((chat, false));
+                    }
+                    let known: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM contacts WHERE id = ?1)",
+                        [contact.0],
+                        |r| r.get(0),
+                    )?;
+                    if !known {
+                        return Err(ChatError::NoChatWith { contact });
+                    }
+                    Ok((direct_chat(tx, contact)?, true))
+                })
             })
-        })
-        .await
+            .await?;
+        if made {
+            self.emit(EventKind::ChatsChanged);
+        }
+        Ok(chat)
     }
 
     /// Incoming messages not read yet, in every chat.
@@ -216,8 +243,11 @@ impl Account {
                     }
                     // An imported history's chat has nobody to send receipts to, and its
                     // messages are never unread.
+                    // A group's messages are marked read here only (no receipts in groups).
+                    let group = crate::groups::is_group(tx, chat)?;
                     let contact = match contact_of(tx, chat) {
-                        Ok(contact) => contact,
+                        Ok(contact) => Some(contact),
+                        Err(ChatError::NoRecipient { .. }) if group => None,
                         Err(ChatError::NoRecipient { .. }) => return Ok(false),
                         Err(e) => return Err(e),
                     };
@@ -241,12 +271,14 @@ impl Account {
                          WHERE chat_id = ?1 AND sender_id IS NOT NULL AND state = 'received'",
                         [chat.0],
                     )?;
-                    outbox::enqueue(
-                        tx,
-                        contact,
-                        None,
-                        &outbox::receipt_payload(ReceiptKind::Read, &ids),
-                    )?;
+                    if let Some(contact) = contact {
+                        outbox::enqueue(
+                            tx,
+                            contact,
+                            None,
+                            &outbox::receipt_payload(ReceiptKind::Read, &ids),
+                        )?;
+                    }
                     Ok(true)
                 })
             })
@@ -287,11 +319,21 @@ impl Account {
 
     /// Tells the other person of `chat` that we are (not) typing; sent only while connected,
     /// never stored.
+    /// Not sent in groups.
     pub async fn set_typing(&self, chat: ChatId, typing: bool) -> Result<(), ChatError> {
         let contact = self
-            .db(move |s| s.read_with::<_, ChatError>(|c| contact_of(c, chat)))
+            .db(move |s| {
+                s.read_with::<_, ChatError>(|c| {
+                    if crate::groups::is_group(c, chat)? {
+                        return Ok(None);
+                    }
+                    contact_of(c, chat).map(Some)
+                })
+            })
             .await?;
-        self.send_typing(contact, typing);
+        if let Some(contact) = contact {
+            self.send_typing(contact, typing);
+        }
         Ok(())
     }
 }

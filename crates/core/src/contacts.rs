@@ -131,6 +131,18 @@ pub(crate) fn insert_placeholder(
     Ok(id)
 }
 
+/// A contact for a group member known only by key (from a group snapshot), without a chat of
+/// its own until one is needed.
+pub(crate) fn insert_member(tx: &Transaction<'_>, identity: &[u8]) -> rusqlite::Result<ContactId> {
+    let handle = placeholder_handle(identity);
+    tx.execute(
+        "INSERT INTO contacts (handle, display_name, identity_key, created_at)
+         VALUES (?1, ?1, ?2, ?3)",
+        params![handle, identity, clock::now_ms()],
+    )?;
+    Ok(ContactId(tx.last_insert_rowid()))
+}
+
 /// The contact called `handle` (with or without '@').
 pub(crate) fn by_handle(conn: &Connection, handle: &str) -> rusqlite::Result<Option<ContactId>> {
     conn.query_row(

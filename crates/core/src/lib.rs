@@ -10,6 +10,7 @@ pub mod chats;
 mod clock;
 pub mod contacts;
 pub mod events;
+pub mod groups;
 pub mod identity;
 pub mod ids;
 pub mod import;

@@ -391,7 +391,10 @@ impl Account {
         let view = self
             .db(move |s| {
                 s.write_with::<_, MessageError>(|tx| {
-                    let contact = chats::contact_of(tx, chat)?;
+                    let contact = match crate::groups::is_group(tx, chat)? {
+                        true => None,
+                        false => Some(chats::contact_of(tx, chat)?),
+                    };
                     let id = MessageId::random();
                     let now = clock::now_ms();
                     tx.execute(
@@ -400,7 +403,15 @@ impl Account {
                          VALUES (?1, ?2, NULL, 'text', ?3, ?4, ?4, 'pending')",
                         params![id.0.as_slice(), chat.0, text, now],
                     )?;
-                    outbox::enqueue(tx, contact, Some(id), &outbox::text_payload(id, now, &text))?;
+                    let payload = outbox::text_payload(id, now, &text);
+                    match contact {
+                        Some(contact) => outbox::enqueue(tx, contact, Some(id), &payload)?,
+                        None => {
+                            if !crate::groups::enqueue(tx, chat, Some(id), &payload)? {
+                                return Err(ChatError::NotMember { chat }.into());
+                            }
+                        }
+                    }
                     tx.execute("UPDATE chats SET draft = '' WHERE id = ?1", [chat.0])?;
                     chats::touch(tx, chat, now)?;
                     one(tx, id)?.ok_or(MessageError::NotFound { id })

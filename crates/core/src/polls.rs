@@ -318,22 +318,39 @@ impl Account {
     }
 }
 
-/// The chat's members to send poll traffic to (a 1:1 chat: its contact).
-fn members(
-    tx: &rusqlite::Transaction<'_>,
-    chat: ChatId,
-) -> Result<Vec<crate::ids::ContactId>, PollError> {
-    Ok(vec![chats::contact_of(tx, chat)?])
+/// Whom poll traffic goes to.
+pub(crate) enum To {
+    /// These contacts, over the pairwise sessions.
+    Contacts(Vec<crate::ids::ContactId>),
+    /// Every member of the group of this chat, as one group message.
+    Group(ChatId),
+}
+
+/// The chat's members to send poll traffic to (a 1:1 chat: its contact; a group: its members,
+/// while this account is one).
+fn members(tx: &rusqlite::Transaction<'_>, chat: ChatId) -> Result<To, PollError> {
+    match crate::groups::membership(tx, chat)? {
+        Some(true) => Ok(To::Group(chat)),
+        Some(false) => Err(PollError::Chat(ChatError::NotMember { chat })),
+        None => Ok(To::Contacts(vec![chats::contact_of(tx, chat)?])),
+    }
 }
 
 fn enqueue_to(
     tx: &rusqlite::Transaction<'_>,
-    to: &[crate::ids::ContactId],
+    to: &To,
     message: Option<MessageId>,
     payload: &missiva_proto::payload::Payload,
 ) -> rusqlite::Result<()> {
-    for &contact in to {
-        outbox::enqueue(tx, contact, message, payload)?;
+    match to {
+        To::Contacts(list) => {
+            for &contact in list {
+                outbox::enqueue(tx, contact, message, payload)?;
+            }
+        }
+        To::Group(chat) => {
+            crate::groups::enqueue(tx, *chat, message, payload)?;
+        }
     }
     Ok(())
 }

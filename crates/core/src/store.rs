@@ -70,6 +70,7 @@ pub fn migrations() -> Migrations<'static> {
             "store/migrations/006_search_without_sizes.sql"
         )),
         M::up(include_str!("store/migrations/007_polls.sql")),
+        M::up(include_str!("store/migrations/008_groups.sql")),
     ])
 }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod chats;
 pub mod contacts;
 mod file_dialog;
+pub mod groups;
 pub mod import;
 pub mod messages;
 pub mod polls;

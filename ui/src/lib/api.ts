@@ -35,6 +35,8 @@ import type { PollView } from './bindings/PollView';
 import type { PollOptionView } from './bindings/PollOptionView';
 import type { LivePoll } from './bindings/LivePoll';
 import type { PollSetup } from './bindings/PollSetup';
+import type { GroupInfo } from './bindings/GroupInfo';
+import type { GroupMember } from './bindings/GroupMember';
 
 export type {
   AccountId,
@@ -70,6 +72,8 @@ export type {
   PollOptionView,
   LivePoll,
   PollSetup,
+  GroupInfo,
+  GroupMember,
 };
 
 /**
@@ -210,6 +214,41 @@ export function retractVote(account: AccountId, poll: string): Promise<null> {
 /** Closes a poll this account created. */
 export function closePoll(account: AccountId, poll: string): Promise<null> {
   return call('close_poll', { account, poll });
+}
+
+/** Creates a group named `name` with `members` and this account as its admin. */
+export function createGroup(account: AccountId, name: string, members: ContactId[]): Promise<GroupInfo> {
+  return call('create_group', { account, name, members });
+}
+
+/** The group of `chat`, with its members. */
+export function groupInfo(account: AccountId, chat: ChatId): Promise<GroupInfo> {
+  return call('group_info', { account, chat });
+}
+
+/** Adds `members` to the group of `chat` (admins only). */
+export function addGroupMembers(account: AccountId, chat: ChatId, members: ContactId[]): Promise<GroupInfo> {
+  return call('add_group_members', { account, chat, members });
+}
+
+/** Removes `member` from the group of `chat` (admins only). */
+export function removeGroupMember(account: AccountId, chat: ChatId, member: ContactId): Promise<GroupInfo> {
+  return call('remove_group_member', { account, chat, member });
+}
+
+/** Renames the group of `chat` (admins only). */
+export function renameGroup(account: AccountId, chat: ChatId, name: string): Promise<GroupInfo> {
+  return call('rename_group', { account, chat, name });
+}
+
+/** Makes `member` an admin of the group of `chat`, or no longer one (admins only). */
+export function setGroupAdmin(account: AccountId, chat: ChatId, member: ContactId, admin: boolean): Promise<GroupInfo> {
+  return call('set_group_admin', { account, chat, member, admin });
+}
+
+/** Leaves the group of `chat`. */
+export function leaveGroup(account: AccountId, chat: ChatId): Promise<GroupInfo> {
+  return call('leave_group', { account, chat });
 }
 
 /** The newest messages of `account` (at most `limit`) holding every word of `query`. */

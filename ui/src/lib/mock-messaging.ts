@@ -197,6 +197,7 @@ export function createMessaging(
       unread: unreadIn(chatModel),
       lastActivityAt: newest?.receivedAt ?? chatModel.createdAt,
       draft: chatModel.draft,
+      group: false,
     };
   }
 

@@ -4,7 +4,7 @@ use missiva_proto::payload::{self, Payload, payload::Body};
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use super::tally::{self, EventKey, Rules, Tally, Vote};
-use super::{Definition, LivePoll, PollError, enqueue_to, members};
+use super::{Definition, LivePoll, PollError, To, enqueue_to, members};
 use crate::chats;
 use crate::clock;
 use crate::events::EventKind;
@@ -195,6 +195,7 @@ fn payload(id: MessageId, sent_at_ms: i64, body: Body) -> Payload {
         message_id: id.0.to_vec(),
         sent_at_ms,
         sender_handle: String::new(),
+        group_id: Vec::new(),
         body: Some(body),
     }
 }
@@ -269,7 +270,12 @@ pub(super) fn vote(
     });
     match (row.anonymous, row.creator) {
         (true, None) => publish_tally(tx, &row)?,
-        (true, Some(creator)) => enqueue_to(tx, &[creator], None, &payload(id, now, body))?,
+        (true, Some(creator)) => enqueue_to(
+            tx,
+            &To::Contacts(vec![creator]),
+            None,
+            &payload(id, now, body),
+        )?,
         (false, _) => enqueue_to(tx, &members(tx, row.chat)?, None, &payload(id, now, body))?,
     }
     Ok(row.chat)
@@ -326,8 +332,14 @@ fn publish_tally(tx: &Transaction<'_>, row: &Row) -> rusqlite::Result<()> {
     )
 }
 
-/// The members of `chat` to send to (a 1:1 chat: its contact; none for an imported history).
-fn recipients(conn: &Connection, chat: ChatId) -> rusqlite::Result<Vec<ContactId>> {
+/// The members of `chat` to send to (a 1:1 chat: its contact; a group while we are in it;
+/// none for an imported history).
+fn recipients(conn: &Connection, chat: ChatId) -> rusqlite::Result<To> {
+    match crate::groups::membership(conn, chat)? {
+        Some(true) => return Ok(To::Group(chat)),
+        Some(false) => return Ok(To::Contacts(Vec::new())),
+        None => {}
+    }
     let contact: Option<Option<i64>> = conn
         .query_row(
             "SELECT contact_id FROM chats WHERE id = ?1",
@@ -335,7 +347,9 @@ fn recipients(conn: &Connection, chat: ChatId) -> rusqlite::Result<Vec<ContactId
             |r| r.get(0),
         )
         .optional()?;
-    Ok(contact.flatten().map(ContactId).into_iter().collect())
+    Ok(To::Contacts(
+        contact.flatten().map(ContactId).into_iter().collect(),
+    ))
 }
 
 /// What receiving a poll payload did.
@@ -403,8 +417,11 @@ pub(crate) fn receive(
             }
             insert_poll(tx, tx.last_insert_rowid(), &d)?;
             chats::touch(tx, chat, now)?;
-            let receipt = outbox::receipt_payload(payload::ReceiptKind::Delivered, &[uid]);
-            outbox::enqueue(tx, contact, None, &receipt)?;
+            // No receipts in groups.
+            if crate::groups::membership(tx, chat)?.is_none() {
+                let receipt = outbox::receipt_payload(payload::ReceiptKind::Delivered, &[uid]);
+                outbox::enqueue(tx, contact, None, &receipt)?;
+            }
             out.queued = true;
             out.message = Some(uid);
             out.events

@@ -41,7 +41,7 @@ fn migrations_apply_to_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
     let key = DbKey::random();
     let store = Store::create(&dir.path().join("db"), &key, "a").unwrap();
-    assert_eq!(store.schema_version().unwrap(), 7);
+    assert_eq!(store.schema_version().unwrap(), 8);
     insert_message(&store, "ciao mondo");
     assert_eq!(search(&store, "mondo"), 1);
 }

@@ -247,7 +247,7 @@ impl<'a> Driver<'a> {
             id: envelope.id.clone(),
         };
         let fail_before_commit = fault == Some(FailPoint::BeforeCommit);
-        let outcome = self
+        let mut outcome = self
             .account
             .db(move |s| inbox::process(s, &envelope, fail_before_commit))
             .await?;
@@ -275,6 +275,16 @@ impl<'a> Driver<'a> {
             // Stored and acknowledged: its events go out even if the lookup cannot (the claim
             // is recorded and checked on the next connection).
             if let Err(e) = asked {
+                for event in outcome.events {
+                    self.account.emit(event);
+                }
+                return Err(e);
+            }
+        }
+        // Members a group snapshot named: their handles are checked the same way (nothing of
+        // theirs is held: they sent nothing yet).
+        for claim in std::mem::take(&mut outcome.member_claims) {
+            if let Err(e) = self.check_claim(claim).await {
                 for event in outcome.events {
                     self.account.emit(event);
                 }

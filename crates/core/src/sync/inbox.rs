@@ -21,8 +21,9 @@ use crate::contacts::{
     claims::{self, Claim},
 };
 use crate::events::EventKind;
+use crate::groups;
 use crate::identity;
-use crate::ids::{ContactId, MessageId};
+use crate::ids::{ChatId, ContactId, MessageId};
 use crate::messages;
 use crate::polls;
 use crate::prekeys;
@@ -46,6 +47,8 @@ pub(crate) struct Outcome {
     pub(crate) contact: Option<ContactId>,
     /// The handle a sender known only by key claims, recorded to check with the relay.
     pub(crate) claim: Option<Claim>,
+    /// Handles of group members a snapshot named, recorded to check with the relay.
+    pub(crate) member_claims: Vec<Claim>,
 }
 
 /// A decrypted envelope and how to save the session that opened it.
@@ -119,6 +122,9 @@ fn store_envelope(tx: &Transaction<'_>, envelope: &Envelope) -> Result<Outcome, 
     let Ok(sealed) = Sealed::decode(envelope.content.as_slice()) else {
         return dropped(tx, envelope, "not a sealed payload");
     };
+    if !sealed.group_message.is_empty() {
+        return store_group_message(tx, envelope, &sealed.group_message);
+    }
     let ours = identity::load(tx)?;
     let known = contacts::by_identity(tx, &envelope.sender)?;
     let Some(opened) = open(tx, &ours, known, &sender, &sealed)? else {
@@ -186,16 +192,116 @@ fn store_envelope(tx: &Transaction<'_>, envelope: &Envelope) -> Result<Outcome, 
             return Ok(outcome);
         }
         Some(Body::PollCreate(_) | Body::PollVote(_) | Body::PollClose(_) | Body::PollTally(_)) => {
-            let chat = chats::direct_chat(tx, contact)?;
+            // An anonymous poll's votes come to its creator over the pairwise session, also
+            // in a group.
+            let chat = match groups::member_chat_of_poll(tx, contact, &payload)? {
+                Some(chat) => chat,
+                None => chats::direct_chat(tx, contact)?,
+            };
             let received = polls::receive(tx, contact, chat, &payload)?;
             outcome.queued |= received.queued;
             outcome.stored_message = received.message;
             outcome.events.extend(received.events);
         }
+        Some(Body::GroupUpdate(_) | Body::GroupSenderKey(_) | Body::GroupLeave(_)) => {
+            let control = groups::receive_control(tx, contact, &envelope.sender, &payload)?;
+            outcome.events.extend(control.events);
+            outcome.member_claims.extend(control.claims);
+            if control.retry {
+                retry_pending(tx, &mut outcome)?;
+            }
+        }
         None => tracing::debug!("payload of an unknown kind ignored"),
     }
     record_processed(tx, envelope)?;
     Ok(outcome)
+}
+
+/// A group message: opened with its sender's key and stored in the group's chat, or kept until
+/// what opens it arrives.
+fn store_group_message(
+    tx: &Transaction<'_>,
+    envelope: &Envelope,
+    bytes: &[u8],
+) -> Result<Outcome, SyncError> {
+    let mut outcome = Outcome::default();
+    match groups::open(tx, &envelope.sender, bytes)? {
+        groups::Opened::Message {
+            chat,
+            contact,
+            payload,
+        } => deliver_group(tx, chat, contact, &payload, &mut outcome)?,
+        groups::Opened::Pending => {
+            groups::keep_pending(tx, &envelope.sender, &envelope.id, &envelope.content)?;
+        }
+        groups::Opened::Dropped(reason) => return dropped(tx, envelope, &reason),
+    }
+    record_processed(tx, envelope)?;
+    Ok(outcome)
+}
+
+/// Stores the payload of a group message from `contact` in the group's `chat`.
+fn deliver_group(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    contact: ContactId,
+    payload: &Payload,
+    outcome: &mut Outcome,
+) -> Result<(), SyncError> {
+    match &payload.body {
+        Some(Body::Text(text)) => {
+            let Some(uid) = MessageId::from_slice(&payload.message_id) else {
+                return Ok(());
+            };
+            if messages::insert_incoming(tx, chat, contact, uid, &text.body, payload.sent_at_ms)? {
+                outcome.stored_message = Some(uid);
+                outcome
+                    .events
+                    .push(EventKind::IncomingMessage { chat, message: uid });
+                outcome.events.push(EventKind::MessagesChanged { chat });
+                outcome.events.push(EventKind::ChatsChanged);
+            }
+        }
+        Some(Body::PollCreate(_) | Body::PollVote(_) | Body::PollClose(_) | Body::PollTally(_)) => {
+            let received = polls::receive(tx, contact, chat, payload)?;
+            outcome.queued |= received.queued;
+            outcome.stored_message = outcome.stored_message.or(received.message);
+            outcome.events.extend(received.events);
+        }
+        _ => tracing::debug!("a group payload of a kind groups do not carry ignored"),
+    }
+    Ok(())
+}
+
+/// Tries the group messages that were waiting for a key or a snapshot again.
+fn retry_pending(tx: &Transaction<'_>, outcome: &mut Outcome) -> Result<(), SyncError> {
+    for groups::Waiting {
+        row,
+        sender,
+        content,
+    } in groups::pending(tx)?
+    {
+        let Ok(sealed) = Sealed::decode(content.as_slice()) else {
+            groups::done_pending(tx, row)?;
+            continue;
+        };
+        match groups::open(tx, &sender, &sealed.group_message)? {
+            groups::Opened::Message {
+                chat,
+                contact,
+                payload,
+            } => {
+                groups::done_pending(tx, row)?;
+                deliver_group(tx, chat, contact, &payload, outcome)?;
+            }
+            groups::Opened::Pending => {}
+            groups::Opened::Dropped(reason) => {
+                tracing::warn!(reason, "waiting group message dropped");
+                groups::done_pending(tx, row)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn save_session(tx: &Transaction<'_>, contact: ContactId, opened: Opened) -> Result<(), SyncError> {

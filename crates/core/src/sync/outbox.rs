@@ -47,6 +47,7 @@ pub(crate) fn text_payload(id: MessageId, sent_at_ms: i64, text: &str) -> Payloa
         message_id: id.0.to_vec(),
         sent_at_ms,
         sender_handle: String::new(),
+        group_id: Vec::new(),
         body: Some(Body::Text(payload::Text {
             body: text.to_owned(),
         })),
@@ -60,6 +61,7 @@ pub(crate) fn receipt_payload(kind: payload::ReceiptKind, ids: &[MessageId]) -> 
         message_id: MessageId::random().0.to_vec(),
         sent_at_ms: clock::now_ms(),
         sender_handle: String::new(),
+        group_id: Vec::new(),
         body: Some(Body::Receipt(payload::Receipt {
             kind: kind as i32,
             message_ids: ids.iter().map(|id| id.0.to_vec()).collect(),
@@ -112,6 +114,7 @@ fn seal(
         version: PAYLOAD_VERSION,
         x3dh_initial: session.initial.clone().unwrap_or_default(),
         ratchet_message,
+        group_message: Vec::new(),
     }
     .encode_to_vec())
 }
@@ -191,6 +194,11 @@ fn prepare_row(
         return Ok(Next::Gone);
     };
     if let Some(content) = content {
+        // A group message is encrypted when queued; it waits behind the contact's earlier rows
+        // (our sender key among them) while those wait for a session.
+        if waiting.contains(&contact) {
+            return Ok(Next::NeedsSession { contact, identity });
+        }
         return Ok(Next::Ready {
             row,
             recipient,
@@ -274,6 +282,15 @@ pub(crate) fn sent(store: &Store, rows: &[i64]) -> Result<Vec<ChatId>, SyncError
             let Some(uid) = take_row(tx, row)? else {
                 continue;
             };
+            // A group message is sent once the relay has it for every member.
+            let others: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE message_uid = ?1)",
+                [&uid],
+                |r| r.get(0),
+            )?;
+            if others {
+                continue;
+            }
             let changed = tx.execute(
                 "UPDATE messages SET state = 'sent' WHERE uid = ?1 AND state = 'pending'",
                 [&uid],
@@ -388,6 +405,7 @@ pub(crate) fn seal_typing(
             message_id: MessageId::random().0.to_vec(),
             sent_at_ms: clock::now_ms(),
             sender_handle: String::new(),
+            group_id: Vec::new(),
             body: Some(Body::Typing(payload::Typing { typing })),
         };
         let our_handle = identity::handle(tx)?;

@@ -42,4 +42,8 @@ lastActivityAt: string,
 /**
  * The unsent text in its composer.
  */
-draft: string, };
+draft: string, 
+/**
+ * An encrypted group of this account (a `group` chat that is not an imported history).
+ */
+group: boolean, };

@@ -6,7 +6,8 @@ export type OpenDialog =
   | { kind: 'settings' }
   | { kind: 'rename'; account: AccountInfo }
   | { kind: 'remove'; account: AccountInfo }
-  | { kind: 'addContact'; account: AccountInfo };
+  | { kind: 'addContact'; account: AccountInfo }
+  | { kind: 'newGroup'; account: AccountInfo };
 
 class Dialogs {
   current = $state<OpenDialog | null>(null);
