@@ -102,6 +102,7 @@ bench:
 	$(CARGO) bench -p missiva-relay --bench relay_load
 	$(CARGO) build --release -p missiva-relay
 	MISSIVA_RELAY_BIN="$(TARGET_DIR)/release/missiva-relay" $(CARGO) bench -p missiva-tests --bench send_to_display
+	MISSIVA_RELAY_BIN="$(TARGET_DIR)/release/missiva-relay" $(CARGO) bench -p missiva-tests --bench group_send
 	@echo "Reference in the same run: Debian's openssl speed -evp aes-256-gcm, 64 KiB blocks (bytes/s x1000):"
 	@openssl speed -evp aes-256-gcm -seconds 3 -bytes 65536 2>/dev/null | tail -n 1
 

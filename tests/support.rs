@@ -246,6 +246,20 @@ impl RelayProcess {
         Ok(relay)
     }
 
+    /// Starts the relay with `config` (TOML limits, as `--config` reads them).
+    pub fn start_with_config(config: &str) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("relay.toml"), config)?;
+        let mut relay = RelayProcess {
+            url: String::new(),
+            port: 0,
+            child: None,
+            dir,
+        };
+        relay.spawn()?;
+        Ok(relay)
+    }
+
     /// The folder holding its database, WAL and log.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -287,11 +301,17 @@ impl RelayProcess {
             .create(true)
             .append(true)
             .open(self.dir.path().join("relay.log"))?;
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--db")
-            .arg(self.db())
+            .arg(self.db());
+        let config = self.dir.path().join("relay.toml");
+        if config.exists() {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
