@@ -42,6 +42,9 @@ const COMMANDS: &[&str] = &[
     "rename_group",
     "set_group_admin",
     "leave_group",
+    "choose_group_avatar",
+    "remove_group_avatar",
+    "group_avatar",
 ];
 
 fn main() {

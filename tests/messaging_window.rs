@@ -40,6 +40,16 @@ async fn wait_tick(c: &Client, text: &str, state: &str) -> Result<()> {
     .map(|_| ())
 }
 
+/// Types `text` in the open chat's composer and sends it.
+async fn send_text(c: &Client, text: &str) -> Result<()> {
+    wait_css(c, "[aria-label='Message']")
+        .await?
+        .send_keys(text)
+        .await?;
+    wait_css(c, "button.send").await?.click().await?;
+    Ok(())
+}
+
 async fn conversation_title(c: &Client) -> Result<String> {
     let main = wait_css(c, "main.conversation").await?;
     Ok(main.attr("aria-label").await?.unwrap_or_default())
@@ -95,11 +105,7 @@ async fn scenario(a: &Client, b: &Client, relay: &str, notes: &NotificationServe
     );
 
     let text = "Hello Bruno, it is Ana";
-    wait_css(a, "[aria-label='Message']")
-        .await?
-        .send_keys(text)
-        .await?;
-    wait_css(a, "button.send").await?.click().await?;
+    send_text(a, text).await?;
     // Pending at once, then the relay has it, then Bruno's app.
     poll_js(a, "the message in Ana's window", LINES, |v| {
         line_with(v, text).is_some_and(|l| l[2] == true)
@@ -139,11 +145,7 @@ async fn scenario(a: &Client, b: &Client, relay: &str, notes: &NotificationServe
 
     // And back: Bruno answers in the open chat, Ana sees it in hers.
     let reply = "Hi Ana!";
-    wait_css(b, "[aria-label='Message']")
-        .await?
-        .send_keys(reply)
-        .await?;
-    wait_css(b, "button.send").await?.click().await?;
+    send_text(b, reply).await?;
     poll_js(a, "the reply in Ana's window", LINES, |v| {
         line_with(v, reply).is_some_and(|l| l[2] == false)
     })
@@ -267,11 +269,7 @@ async fn group_scenario(a: &Client, b: &Client) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let hello = "Plans for Saturday?";
-    wait_css(a, "[aria-label='Message']")
-        .await?
-        .send_keys(hello)
-        .await?;
-    wait_css(a, "button.send").await?.click().await?;
+    send_text(a, hello).await?;
 
     // Bruno's chat list gets the group; he opens it.
     let open_group = "const row = [...document.querySelectorAll('.chat-list .chats button')]
@@ -286,11 +284,7 @@ async fn group_scenario(a: &Client, b: &Client) -> Result<()> {
     })
     .await?;
     let reply = "Hiking!";
-    wait_css(b, "[aria-label='Message']")
-        .await?
-        .send_keys(reply)
-        .await?;
-    wait_css(b, "button.send").await?.click().await?;
+    send_text(b, reply).await?;
     poll_js(a, "Bruno's answer in the group", AUTHORED, |v| {
         has_line(v, reply, "@bruno")
     })
@@ -301,7 +295,7 @@ async fn group_scenario(a: &Client, b: &Client) -> Result<()> {
         .await?
         .click()
         .await?;
-    let members = "return document.querySelector('aside.panel .members')?.textContent
+    let members = "return document.querySelector('aside.side-panel .members')?.textContent
          .replace(/\\s+/g, ' ') ?? ''";
     poll_js(a, "the group's members", members, |v| {
         v.as_str()

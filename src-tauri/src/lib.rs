@@ -131,6 +131,9 @@ pub fn build<R: Runtime>(
             commands::groups::rename_group,
             commands::groups::set_group_admin,
             commands::groups::leave_group,
+            commands::groups::choose_group_avatar,
+            commands::groups::remove_group_avatar,
+            commands::groups::group_avatar,
         ])
         .build(context)
 }

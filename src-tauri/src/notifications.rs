@@ -314,14 +314,21 @@ async fn lookup(
     chat: ChatId,
     message: MessageId,
 ) -> Result<Option<Notice>, crate::error::IpcError> {
-    let m = state.account(account).await?.message(message).await?;
+    let core = state.account(account).await?;
+    let m = core.message(message).await?;
     if m.outgoing || m.kind != "text" {
         return Ok(None);
     }
+    let handle = m.sender.unwrap_or_default();
+    // In a group: who wrote, and where ("ana · Weekend").
+    let sender = match core.group(chat).await {
+        Ok(group) => format!("{handle} · {}", group.name),
+        Err(_) => handle,
+    };
     Ok(Some(Notice {
         account,
         chat,
-        sender: m.sender.unwrap_or_default(),
+        sender,
         text: m.text,
     }))
 }

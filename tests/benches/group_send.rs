@@ -14,15 +14,17 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use missiva_core::account::Account;
-use missiva_core::accounts::{AccountSetup, Accounts, OpenOptions};
-use missiva_core::events::EventKind;
-use missiva_core::ids::MessageId;
-use missiva_core::keystore::KeystoreKind;
+use missiva_core::events::{EventKind, EventReceiver};
+use missiva_core::ids::{ChatId, MessageId};
 use missiva_core::messages::MessageState;
 use missiva_tests::RelayProcess;
+
+use common::{client, ms, percentile};
 use tokio::sync::mpsc;
 
 /// Members, the admin included.
@@ -98,18 +100,7 @@ async fn run() {
             .unwrap();
         let returned = Instant::now();
         enqueue.push(returned - before);
-        // Sent = the relay acknowledged the envelope of every member.
-        loop {
-            let event = tokio::time::timeout(PATIENCE, admin_events.recv())
-                .await
-                .expect("the relay did not take every envelope in time")
-                .expect("the event bus closed");
-            if matches!(event.kind, EventKind::MessagesChanged { chat } if chat == group.chat)
-                && state(&admin, sent.id).await == MessageState::Sent
-            {
-                break;
-            }
-        }
+        until_sent(&mut admin_events, &admin, group.chat, sent.id).await;
         fan_out.push(returned.elapsed());
         let last = wait_all(&mut rx, sent.id).await;
         last_member.push(last - returned);
@@ -131,17 +122,7 @@ async fn run() {
             .await
             .unwrap();
         let returned = Instant::now();
-        loop {
-            let event = tokio::time::timeout(PATIENCE, admin_events.recv())
-                .await
-                .expect("the relay did not take every envelope in time")
-                .expect("the event bus closed");
-            if matches!(event.kind, EventKind::MessagesChanged { chat } if chat == group.chat)
-                && state(&admin, sent.id).await == MessageState::Sent
-            {
-                break;
-            }
-        }
+        until_sent(&mut admin_events, &admin, group.chat, sent.id).await;
         offline_fan_out.push(returned.elapsed());
     }
 
@@ -175,8 +156,19 @@ async fn run() {
     drop(admin_accounts);
 }
 
-async fn state(account: &Account, id: MessageId) -> MessageState {
-    account.message(id).await.unwrap().state
+/// Waits until `id`, in `chat`, is `sent`: the relay acknowledged the envelope of every member.
+async fn until_sent(events: &mut EventReceiver, account: &Account, chat: ChatId, id: MessageId) {
+    loop {
+        let event = tokio::time::timeout(PATIENCE, events.recv())
+            .await
+            .expect("the relay did not take every envelope in time")
+            .expect("the event bus closed");
+        if matches!(event.kind, EventKind::MessagesChanged { chat: c } if c == chat)
+            && account.message(id).await.unwrap().state == MessageState::Sent
+        {
+            return;
+        }
+    }
 }
 
 /// Waits until all 199 members reported `id`; returns when the last one did.
@@ -199,33 +191,4 @@ async fn wait_all(
         }
     }
     last
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-async fn client(url: &str, handle: &str) -> (Accounts, Account, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let options = OpenOptions {
-        keystore: KeystoreKind::File,
-        ..OpenOptions::default()
-    };
-    let mut accounts = Accounts::open(dir.path(), options).unwrap();
-    let info = accounts
-        .create(AccountSetup {
-            name: handle.to_owned(),
-            relay: Some(url.to_owned()),
-            handle: Some(handle.to_owned()),
-        })
-        .await
-        .unwrap();
-    accounts.start_sync().unwrap();
-    let account = accounts.account(info.id).unwrap();
-    (accounts, account, dir)
 }

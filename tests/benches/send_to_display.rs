@@ -13,14 +13,16 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use missiva_core::account::Account;
-use missiva_core::accounts::{AccountSetup, Accounts, OpenOptions};
 use missiva_core::events::{EventKind, EventReceiver};
 use missiva_core::ids::{ChatId, MessageId};
-use missiva_core::keystore::KeystoreKind;
 use missiva_tests::RelayProcess;
+
+use common::{client, ms, percentile};
 
 /// Messages measured.
 const MESSAGES: usize = 1000;
@@ -118,33 +120,4 @@ async fn arrival(events: &mut EventReceiver, bea: &Account, id: MessageId) -> Ch
             _ => {}
         }
     }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-async fn client(url: &str, handle: &str) -> (Accounts, Account, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let options = OpenOptions {
-        keystore: KeystoreKind::File,
-        ..OpenOptions::default()
-    };
-    let mut accounts = Accounts::open(dir.path(), options).unwrap();
-    let info = accounts
-        .create(AccountSetup {
-            name: handle.to_owned(),
-            relay: Some(url.to_owned()),
-            handle: Some(handle.to_owned()),
-        })
-        .await
-        .unwrap();
-    accounts.start_sync().unwrap();
-    let account = accounts.account(info.id).unwrap();
-    (accounts, account, dir)
 }

@@ -1,19 +1,17 @@
 //! The group commands: create, add, remove, rename, admin, leave, show, list.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use missiva_core::account::Account;
 use missiva_core::contacts::ContactError;
 use missiva_core::groups::GroupInfo;
 use missiva_core::ids::{ChatId, ContactId};
-use missiva_core::sync::SyncError;
 
-use crate::messaging::print_json;
+use crate::messaging::{deliver, print_json};
 
-/// How long a group command waits for the relay to take what it sends.
-const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a group command waits for the relay to take what it sends (a new group's first
+/// snapshot needs a session with every member).
+const GROUP_SYNC: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum GroupCommand {
@@ -60,6 +58,17 @@ pub(crate) enum GroupCommand {
         #[arg(long)]
         revoke: bool,
     },
+    /// Set the group's picture (PNG, JPEG or WebP, at most 64 KiB), or remove it (admins only).
+    Avatar {
+        /// The group's id (or its chat's id).
+        group: String,
+        /// The picture.
+        #[arg(required_unless_present = "clear")]
+        file: Option<std::path::PathBuf>,
+        /// Remove the picture.
+        #[arg(long, conflicts_with = "file")]
+        clear: bool,
+    },
     /// Leave the group.
     Leave {
         /// The group's id (or its chat's id).
@@ -93,7 +102,7 @@ pub(crate) async fn run(account: &Account, cmd: GroupCommand) -> Result<()> {
                 ids.push(contact(account, handle, true).await?);
             }
             let info = account.create_group(&name, ids).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, json)
         }
         GroupCommand::Add { group, handles } => {
@@ -103,20 +112,20 @@ pub(crate) async fn run(account: &Account, cmd: GroupCommand) -> Result<()> {
                 ids.push(contact(account, handle, true).await?);
             }
             let info = account.add_group_members(chat, ids).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, false)
         }
         GroupCommand::Remove { group, handle } => {
             let chat = group_chat(account, &group).await?;
             let member = contact(account, &handle, false).await?;
             let info = account.remove_group_member(chat, member).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, false)
         }
         GroupCommand::Rename { group, name } => {
             let chat = group_chat(account, &group).await?;
             let info = account.rename_group(chat, &name).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, false)
         }
         GroupCommand::Admin {
@@ -127,13 +136,25 @@ pub(crate) async fn run(account: &Account, cmd: GroupCommand) -> Result<()> {
             let chat = group_chat(account, &group).await?;
             let member = contact(account, &handle, false).await?;
             let info = account.set_group_admin(chat, member, !revoke).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
+            print(&info, false)
+        }
+        GroupCommand::Avatar { group, file, .. } => {
+            let chat = group_chat(account, &group).await?;
+            let picture = match file {
+                Some(path) => Some(
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let info = account.set_group_avatar(chat, picture).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, false)
         }
         GroupCommand::Leave { group } => {
             let chat = group_chat(account, &group).await?;
             let info = account.leave_group(chat).await?;
-            deliver(account).await?;
+            deliver(account, GROUP_SYNC).await?;
             print(&info, false)
         }
         GroupCommand::Show { group, json } => {
@@ -189,16 +210,4 @@ fn print(info: &GroupInfo, json: bool) -> Result<()> {
         println!("  you are no longer a member");
     }
     Ok(())
-}
-
-/// Sends what the command queued; what the relay cannot take now stays queued for later.
-async fn deliver(account: &Account) -> Result<()> {
-    match account.sync_once(SYNC_TIMEOUT).await {
-        Ok(_) => Ok(()),
-        Err(e @ (SyncError::Connection(_) | SyncError::Timeout)) => {
-            eprintln!("{e}: it stays queued and the next command or sync sends it");
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
 }

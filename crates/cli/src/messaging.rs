@@ -298,3 +298,16 @@ pub(crate) async fn listen(accounts: &mut Accounts, json: bool) -> Result<()> {
         }
     }
 }
+
+/// Sends what a command queued, waiting at most `timeout`; what the relay cannot take now stays
+/// queued for the next command or sync (said on stderr).
+pub(crate) async fn deliver(account: &Account, timeout: Duration) -> Result<()> {
+    match account.sync_once(timeout).await {
+        Ok(_) => Ok(()),
+        Err(e @ (SyncError::Connection(_) | SyncError::Timeout)) => {
+            eprintln!("{e}: it stays queued and the next command or sync sends it");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

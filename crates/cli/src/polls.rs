@@ -8,10 +8,9 @@ use missiva_core::account::Account;
 use missiva_core::ids::MessageId;
 use missiva_core::messages::PollView;
 use missiva_core::polls::PollSetup;
-use missiva_core::sync::SyncError;
 use serde::Serialize;
 
-use crate::messaging::{chat_arg, print_json};
+use crate::messaging::{chat_arg, deliver, print_json};
 
 /// How long a poll command waits for the relay to take what it sends.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -116,15 +115,15 @@ pub(crate) async fn run(account: &Account, cmd: PollCommand) -> Result<()> {
         PollCommand::Create(args) => create(account, args).await,
         PollCommand::Vote { poll, options } => {
             account.vote(poll, options).await?;
-            deliver(account).await
+            deliver(account, SYNC_TIMEOUT).await
         }
         PollCommand::Retract { poll } => {
             account.retract_vote(poll).await?;
-            deliver(account).await
+            deliver(account, SYNC_TIMEOUT).await
         }
         PollCommand::Close { poll } => {
             account.close_poll(poll).await?;
-            deliver(account).await
+            deliver(account, SYNC_TIMEOUT).await
         }
         PollCommand::Show { poll, json } => show(account, poll, json).await,
     }
@@ -144,24 +143,12 @@ async fn create(account: &Account, args: CreateArgs) -> Result<()> {
         no_revote: args.no_revote,
     };
     let poll = account.create_poll(chat, setup).await?;
-    deliver(account).await?;
+    deliver(account, SYNC_TIMEOUT).await?;
     if args.json {
         print_json(&serde_json::json!({ "id": poll.id.to_string(), "chat": chat.0 }))
     } else {
         println!("{}", poll.id);
         Ok(())
-    }
-}
-
-/// Sends what the command queued; what the relay cannot take now stays queued for later.
-async fn deliver(account: &Account) -> Result<()> {
-    match account.sync_once(SYNC_TIMEOUT).await {
-        Ok(_) => Ok(()),
-        Err(e @ (SyncError::Connection(_) | SyncError::Timeout)) => {
-            eprintln!("{e}: it stays queued and the next command or sync sends it");
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

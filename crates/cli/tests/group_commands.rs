@@ -18,6 +18,15 @@ use common::{cli, ok, ok_json};
 use relay::Relay;
 use serde_json::{Value, json};
 
+/// A 1x1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x78, 0xe0, 0xe0, 0x00,
+    0x00, 0x03, 0x64, 0x01, 0x61, 0x34, 0xe9, 0x83, 0xc3, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 fn sync(dir: &Path) {
     ok(dir, &["sync", "--timeout", "20"]);
 }
@@ -79,12 +88,25 @@ fn three_accounts_share_a_group_a_public_poll_and_an_anonymous_quiz() {
         assert_eq!(g["name"], "Trip");
         assert_eq!(g["members"].as_array().unwrap().len(), 3);
     }
+    // A picture for the group: the others get it with the next sync.
+    let png = tmp.path().join("group.png");
+    std::fs::write(&png, PNG).unwrap();
+    ok(anna, &["group", "avatar", &id, png.to_str().unwrap()]);
+    let bad = tmp.path().join("group.txt");
+    std::fs::write(&bad, "not a picture").unwrap();
+    let refused = cli(anna, &["group", "avatar", &id, bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("PNG, JPEG or WebP"));
     ok(bea, &["send", &id, "hi all"]);
     sync(anna);
     sync(cleo);
     for dir in [anna, cleo] {
         assert!(texts(dir, &id).contains(&"hi all".to_owned()));
     }
+    assert_eq!(
+        ok_json(cleo, &["group", "show", &id, "--json"])["avatar"],
+        true
+    );
 
     // A public poll: three votes, the same results and voters everywhere.
     let public = ok_json(

@@ -43,6 +43,10 @@ pub struct ChatSummary {
     pub draft: String,
     /// An encrypted group of this account (a `group` chat that is not an imported history).
     pub group: bool,
+    /// A group with a picture: a key that changes whenever the group does (to cache the
+    /// picture by); null: no picture.
+    #[ts(type = "number | null")]
+    pub picture: Option<i64>,
 }
 
 /// Errors of chats.
@@ -158,7 +162,8 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<ChatSummary>> {
                 (SELECT count(*) FROM messages m
                  WHERE m.chat_id = c.id AND m.sender_id IS NOT NULL AND m.state = 'received'
                    AND m.kind = 'text'),
-                EXISTS (SELECT 1 FROM groups g WHERE g.chat_id = c.id)
+                EXISTS (SELECT 1 FROM groups g WHERE g.chat_id = c.id),
+                (SELECT g.revision FROM groups g WHERE g.chat_id = c.id AND g.avatar IS NOT NULL)
          FROM chats c LEFT JOIN contacts k ON k.id = c.contact_id
          WHERE c.import_id NOT IN (SELECT id FROM imports WHERE state != 'done')
          ORDER BY c.last_activity_at DESC, c.id DESC",
@@ -176,6 +181,7 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<ChatSummary>> {
                 draft: r.get(6)?,
                 unread: r.get(7)?,
                 group: r.get(8)?,
+                picture: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -47,6 +47,8 @@ pub(crate) use store::{is_group, membership};
 pub const MAX_NAME_CHARS: usize = 100;
 /// The most members a group may have, this account included.
 pub const MAX_MEMBERS: usize = 1000;
+/// The largest group picture, in bytes (it travels inside the group's snapshot).
+pub const MAX_AVATAR_BYTES: usize = 64 * 1024;
 
 /// A group as its members see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -63,6 +65,11 @@ pub struct GroupInfo {
     pub admin: bool,
     /// This account is (still) a member.
     pub member: bool,
+    /// The group has a picture ([`Account::group_avatar`]).
+    pub avatar: bool,
+    /// Changes with every change of the group (a cache key for its picture).
+    #[ts(type = "number")]
+    pub revision: i64,
     /// Everyone in it, this account included, admins first.
     pub members: Vec<GroupMember>,
 }
@@ -125,6 +132,12 @@ pub enum GroupError {
         /// Their handle.
         handle: String,
     },
+    /// Not a picture this group can have.
+    #[error(
+        "a group picture is a PNG, JPEG or WebP image of at most {} KiB",
+        MAX_AVATAR_BYTES / 1024
+    )]
+    BadAvatar,
     /// The last admin cannot leave while others stay without one.
     #[error("make someone else an admin before leaving: the group would have none")]
     LastAdmin,
@@ -140,6 +153,16 @@ impl From<rusqlite::Error> for GroupError {
     fn from(e: rusqlite::Error) -> Self {
         GroupError::Store(e.into())
     }
+}
+
+/// Whether `bytes` can be a group picture: small enough, and a PNG, JPEG or WebP by its first
+/// bytes (the UI shows it as an image; nothing else is done with it).
+pub(crate) fn is_avatar(bytes: &[u8]) -> bool {
+    let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+    let jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+    let webp =
+        bytes.len() >= 12 && bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(&b"WEBP"[..]);
+    bytes.len() <= MAX_AVATAR_BYTES && (png || jpeg || webp)
 }
 
 /// A group name, trimmed and checked.
@@ -256,6 +279,33 @@ impl Account {
             .await?;
         self.changed(chat);
         Ok(info)
+    }
+
+    /// Sets the picture of the group of `chat` (admins only), or with `None` removes it.
+    pub async fn set_group_avatar(
+        &self,
+        chat: ChatId,
+        avatar: Option<Vec<u8>>,
+    ) -> Result<GroupInfo, GroupError> {
+        if avatar.as_deref().is_some_and(|a| !is_avatar(a)) {
+            return Err(GroupError::BadAvatar);
+        }
+        let info = self
+            .db(move |s| s.write_with(|tx| store::set_avatar(tx, chat, avatar.as_deref())))
+            .await?;
+        self.changed(chat);
+        Ok(info)
+    }
+
+    /// The picture of the group of `chat`, if it has one.
+    pub async fn group_avatar(&self, chat: ChatId) -> Result<Option<Vec<u8>>, GroupError> {
+        self.db(move |s| {
+            s.read_with::<_, GroupError>(|c| {
+                store::info(c, chat)?;
+                Ok(store::avatar(c, chat)?)
+            })
+        })
+        .await
     }
 
     /// Leaves the group of `chat`: the others are told and replace their sender keys.

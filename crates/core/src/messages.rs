@@ -297,11 +297,22 @@ pub(crate) fn insert_system(
     chat: ChatId,
     text: &str,
 ) -> rusqlite::Result<()> {
+    insert_system_at(tx, chat, text, clock::now_ms())
+}
+
+/// Writes a line from Missiva itself into `chat`, about something that happened at `at_ms` (by
+/// the clock of whoever did it, as messages are placed by their sender's clock).
+pub(crate) fn insert_system_at(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    text: &str,
+    at_ms: i64,
+) -> rusqlite::Result<()> {
     let now = clock::now_ms();
     tx.execute(
         "INSERT INTO messages (uid, chat_id, sender_id, kind, body, sent_at, received_at, state)
-         VALUES (?1, ?2, NULL, 'system', ?3, ?4, ?4, 'received')",
-        params![MessageId::random().0.as_slice(), chat.0, text, now],
+         VALUES (?1, ?2, NULL, 'system', ?3, ?4, ?5, 'received')",
+        params![MessageId::random().0.as_slice(), chat.0, text, at_ms, now],
     )?;
     chats::touch(tx, chat, now)
 }

@@ -19,6 +19,9 @@ use missiva_core::messages::MessageError;
 use missiva_core::polls::PollSetup;
 use missiva_crypto::sender_keys::SenderKeyError;
 
+/// A 1x1 PNG.
+const PNG: &str = "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c6378e0e000000364016134e983c30000000049454e44ae426082";
+
 async fn contact(client: &Client, handle: &str) -> ContactId {
     match client.account.contact_by_handle(handle).await {
         Ok(c) => c.id,
@@ -153,6 +156,29 @@ async fn three_members_talk_and_see_who_changed_what() {
     .await;
     assert_eq!(b.name, "Book club 2027");
 
+    // A picture: Anna sets it, everyone gets it; something else is refused.
+    let picture = hex::decode(PNG).unwrap();
+    anna.account
+        .set_group_avatar(created.chat, Some(picture.clone()))
+        .await
+        .unwrap();
+    until_text(&cleo, c.chat, "@anna changed the group's picture").await;
+    assert_eq!(
+        cleo.account.group_avatar(c.chat).await.unwrap(),
+        Some(picture.clone())
+    );
+    assert!(cleo.account.group(c.chat).await.unwrap().avatar);
+    assert!(matches!(
+        anna.account
+            .set_group_avatar(created.chat, Some(b"GIF89a not allowed".to_vec()))
+            .await,
+        Err(GroupError::BadAvatar)
+    ));
+    assert!(matches!(
+        cleo.account.set_group_avatar(c.chat, None).await,
+        Err(GroupError::NotAdmin)
+    ));
+
     // Cleo is not an admin: she cannot remove anyone.
     let anna_on_cleo = contact(&cleo, "anna").await;
     assert!(matches!(
@@ -224,6 +250,8 @@ async fn removed_members_and_late_joiners_cannot_decrypt() {
     }
     until_text(&dan, d.chat, "eve is here").await;
     until_text(&dan, d.chat, "@anna removed you").await;
+    until_text(&bea, b.chat, "@anna removed @dan").await;
+    until_text(&bea, b.chat, "@anna added @eve").await;
     until_text(&eve, e.chat, "without dan").await;
     until_text(&eve, e.chat, "eve is here").await;
     assert!(!has_text(&eve, e.chat, "before eve").await);

@@ -246,6 +246,21 @@ export function setGroupAdmin(account: AccountId, chat: ChatId, member: ContactI
   return call('set_group_admin', { account, chat, member, admin });
 }
 
+/** Asks for a picture and makes it the group's (admins only); `null` when cancelled. */
+export function chooseGroupAvatar(account: AccountId, chat: ChatId): Promise<GroupInfo | null> {
+  return call('choose_group_avatar', { account, chat });
+}
+
+/** Removes the group's picture (admins only). */
+export function removeGroupAvatar(account: AccountId, chat: ChatId): Promise<GroupInfo> {
+  return call('remove_group_avatar', { account, chat });
+}
+
+/** The group's picture (empty when it has none). */
+export function groupAvatar(account: AccountId, chat: ChatId): Promise<ArrayBuffer> {
+  return call('group_avatar', { account, chat });
+}
+
 /** Leaves the group of `chat`. */
 export function leaveGroup(account: AccountId, chat: ChatId): Promise<GroupInfo> {
   return call('leave_group', { account, chat });

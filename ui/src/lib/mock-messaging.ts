@@ -198,6 +198,7 @@ export function createMessaging(
       lastActivityAt: newest?.receivedAt ?? chatModel.createdAt,
       draft: chatModel.draft,
       group: false,
+      picture: null,
     };
   }
 

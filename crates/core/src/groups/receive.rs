@@ -6,7 +6,9 @@ use missiva_proto::Message as _;
 use missiva_proto::payload::{self, GroupChangeKind, Payload, Sealed, payload::Body};
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
-use super::store::{UID_LEN, by_uid, forget_keys, list, members, our_identity, rotate, shown};
+use super::store::{
+    UID_LEN, by_uid, forget_keys, insert_group, list, members, our_identity, rotate, shown,
+};
 use super::{MAX_MEMBERS, MAX_NAME_CHARS};
 use crate::clock;
 use crate::contacts::{
@@ -29,7 +31,7 @@ pub(crate) enum Opened {
     Message {
         chat: ChatId,
         contact: ContactId,
-        payload: Payload,
+        payload: Box<Payload>,
     },
     /// Not yet: the sender's key or membership has not arrived. Keep it and try again.
     Pending,
@@ -83,7 +85,7 @@ pub(crate) fn open(tx: &Transaction<'_>, sender: &[u8], bytes: &[u8]) -> rusqlit
     Ok(Opened::Message {
         chat: g.chat,
         contact,
-        payload,
+        payload: Box::new(payload),
     })
 }
 
@@ -162,9 +164,9 @@ pub(crate) fn receive_control(
     p: &Payload,
 ) -> rusqlite::Result<Control> {
     match &p.body {
-        Some(Body::GroupUpdate(u)) => receive_update(tx, contact, sender, u),
+        Some(Body::GroupUpdate(u)) => receive_update(tx, contact, sender, u, p.sent_at_ms),
         Some(Body::GroupSenderKey(k)) => receive_key(tx, contact, k),
-        Some(Body::GroupLeave(l)) => receive_leave(tx, contact, &l.group_id),
+        Some(Body::GroupLeave(l)) => receive_leave(tx, contact, &l.group_id, p.sent_at_ms),
         _ => Ok(Control::default()),
     }
 }
@@ -204,6 +206,7 @@ fn receive_leave(
     tx: &Transaction<'_>,
     contact: ContactId,
     uid: &[u8],
+    at_ms: i64,
 ) -> rusqlite::Result<Control> {
     let mut out = Control::default();
     let Some(g) = by_uid(tx, uid)? else {
@@ -223,7 +226,12 @@ fn receive_leave(
     if g.member {
         rotate(tx, g.chat)?;
     }
-    messages::insert_system(tx, g.chat, &format!("{} left the group", shown(&m.handle)))?;
+    messages::insert_system_at(
+        tx,
+        g.chat,
+        &format!("{} left the group", shown(&m.handle)),
+        at_ms,
+    )?;
     changed(&mut out, g.chat);
     Ok(out)
 }
@@ -256,6 +264,7 @@ fn receive_update(
     contact: ContactId,
     sender: &[u8],
     u: &payload::GroupUpdate,
+    at_ms: i64,
 ) -> rusqlite::Result<Control> {
     let mut out = Control::default();
     let name = u.name.trim();
@@ -279,19 +288,8 @@ fn receive_update(
             if !sender_entry.is_some_and(|m| m.admin) || our_entry.is_none() {
                 return Ok(out);
             }
-            let now = clock::now_ms();
-            tx.execute(
-                "INSERT INTO chats (kind, title, contact_id, created_at, last_activity_at)
-                 VALUES ('group', ?1, NULL, ?2, ?2)",
-                params![name, now],
-            )?;
-            let chat = ChatId(tx.last_insert_rowid());
-            tx.execute(
-                "INSERT INTO groups (chat_id, uid, revision, revised_by, admin, member, created_at)
-                 VALUES (?1, ?2, -1, x'', 0, 1, ?3)",
-                params![chat.0, u.group_id, now],
-            )?;
-            chat
+            // Revision -1: the snapshot applied below sets it, with the rest.
+            insert_group(tx, name, &u.group_id, -1, false)?
         }
         Some(g) => {
             let sender_is_admin = members(tx, g.chat)?
@@ -348,6 +346,13 @@ fn receive_update(
             params![chat.0, c.0, admin],
         )?;
     }
+    if u.avatar_changed {
+        let picture = (!u.avatar.is_empty() && super::is_avatar(&u.avatar)).then_some(&u.avatar);
+        tx.execute(
+            "UPDATE groups SET avatar = ?2 WHERE chat_id = ?1",
+            params![chat.0, picture],
+        )?;
+    }
     if !removed.is_empty() || !member || !was_member {
         rotate(tx, chat)?;
     }
@@ -359,10 +364,19 @@ fn receive_update(
         if identity == ours.as_slice() {
             return "you".to_owned();
         }
-        u.members
+        if let Some(m) = u
+            .members
             .iter()
             .find(|m| m.identity == identity && !m.handle.is_empty())
-            .map_or_else(|| "someone".to_owned(), |m| format!("@{}", m.handle))
+        {
+            return format!("@{}", m.handle);
+        }
+        // Someone the snapshot no longer names (just removed): as we know them.
+        contacts::by_identity(tx, identity)
+            .ok()
+            .flatten()
+            .and_then(|c| handle_of(tx, c).ok())
+            .map_or_else(|| "someone".to_owned(), |h| shown(&h))
     };
     let subjects: Vec<String> = u.subjects.iter().map(|s| name_of(s)).collect();
     let line = match GroupChangeKind::try_from(u.change).unwrap_or_default() {
@@ -372,6 +386,10 @@ fn receive_update(
         GroupChangeKind::MembersAdded => format!("{by} added {}", list(&subjects)),
         GroupChangeKind::MemberRemoved => format!("{by} removed {}", list(&subjects)),
         GroupChangeKind::GroupRenamed => format!("{by} renamed the group to “{name}”"),
+        GroupChangeKind::AvatarChanged if u.avatar.is_empty() => {
+            format!("{by} removed the group's picture")
+        }
+        GroupChangeKind::AvatarChanged => format!("{by} changed the group's picture"),
         GroupChangeKind::AdminChanged => {
             let made: Vec<String> = u
                 .subjects
@@ -397,7 +415,7 @@ fn receive_update(
             format!("{by} updated the group")
         }
     };
-    messages::insert_system(tx, chat, &line)?;
+    messages::insert_system_at(tx, chat, &line, at_ms)?;
     changed(&mut out, chat);
     out.retry = true;
     Ok(out)

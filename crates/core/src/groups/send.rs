@@ -40,17 +40,10 @@ pub(crate) fn enqueue(
     let lacking: Vec<&Member> = list.iter().filter(|m| m.key_sent != Some(key_id)).collect();
     if !lacking.is_empty() {
         let distribution = key.distribution_message();
-        let p = Payload {
-            version: PAYLOAD_VERSION,
-            message_id: MessageId::random().0.to_vec(),
-            sent_at_ms: clock::now_ms(),
-            sender_handle: String::new(),
-            group_id: Vec::new(),
-            body: Some(Body::GroupSenderKey(payload::GroupSenderKey {
-                group_id: g.uid.clone(),
-                distribution: distribution.to_bytes().to_vec(),
-            })),
-        };
+        let p = outbox::control(Body::GroupSenderKey(payload::GroupSenderKey {
+            group_id: g.uid.clone(),
+            distribution: distribution.to_bytes().to_vec(),
+        }));
         for m in lacking {
             outbox::enqueue(tx, m.contact, None, &p)?;
             tx.execute(

@@ -10,7 +10,7 @@ use crate::contacts;
 use crate::identity;
 use crate::ids::{ChatId, ContactId, MessageId};
 use crate::messages;
-use crate::sync::outbox::{self, PAYLOAD_VERSION};
+use crate::sync::outbox;
 
 /// Bytes of a group id.
 pub(super) const UID_LEN: usize = 16;
@@ -165,6 +165,8 @@ pub(crate) fn info(conn: &Connection, chat: ChatId) -> Result<GroupInfo, GroupEr
         name: g.name,
         admin: g.admin,
         member: g.member,
+        avatar: avatar(conn, chat)?.is_some(),
+        revision: g.revision,
         members: list,
     })
 }
@@ -249,21 +251,58 @@ fn snapshot(
             admin: g.admin,
         });
     }
-    Ok(Payload {
-        version: PAYLOAD_VERSION,
-        message_id: MessageId::random().0.to_vec(),
-        sent_at_ms: clock::now_ms(),
-        sender_handle: String::new(),
-        group_id: Vec::new(),
-        body: Some(Body::GroupUpdate(payload::GroupUpdate {
-            group_id: g.uid.clone(),
-            revision: u64::try_from(g.revision).unwrap_or(0),
-            name: g.name.clone(),
-            members: list,
-            change: change as i32,
-            subjects,
-        })),
-    })
+    // The picture travels only to those who may not have it yet, or when it changed.
+    let avatar_changed = matches!(
+        change,
+        GroupChangeKind::GroupCreated
+            | GroupChangeKind::MembersAdded
+            | GroupChangeKind::AvatarChanged
+    );
+    let avatar = match avatar_changed {
+        true => avatar(tx, g.chat)?.unwrap_or_default(),
+        false => Vec::new(),
+    };
+    Ok(outbox::control(Body::GroupUpdate(payload::GroupUpdate {
+        group_id: g.uid.clone(),
+        revision: u64::try_from(g.revision).unwrap_or(0),
+        name: g.name.clone(),
+        members: list,
+        change: change as i32,
+        subjects,
+        avatar,
+        avatar_changed,
+    })))
+}
+
+/// The picture of the group of `chat`, if it has one.
+pub(super) fn avatar(conn: &Connection, chat: ChatId) -> rusqlite::Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT avatar FROM groups WHERE chat_id = ?1",
+            [chat.0],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+pub(super) fn set_avatar(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    picture: Option<&[u8]>,
+) -> Result<GroupInfo, GroupError> {
+    as_admin(tx, chat)?;
+    tx.execute(
+        "UPDATE groups SET avatar = ?2 WHERE chat_id = ?1",
+        params![chat.0, picture],
+    )?;
+    let line = match picture {
+        Some(_) => "You changed the group's picture",
+        None => "You removed the group's picture",
+    };
+    messages::insert_system(tx, chat, line)?;
+    publish(tx, chat, GroupChangeKind::AvatarChanged, Vec::new(), &[])?;
+    info(tx, chat)
 }
 
 /// A new revision of `chat`'s group by us: bumps it and sends the snapshot to the members and
@@ -334,6 +373,30 @@ pub(super) fn forget_keys(
     Ok(())
 }
 
+/// A new group chat named `name` with id `uid`, at `revision`; we are a member (an admin when
+/// `admin`).
+pub(super) fn insert_group(
+    tx: &Transaction<'_>,
+    name: &str,
+    uid: &[u8],
+    revision: i64,
+    admin: bool,
+) -> rusqlite::Result<ChatId> {
+    let now = clock::now_ms();
+    tx.execute(
+        "INSERT INTO chats (kind, title, contact_id, created_at, last_activity_at)
+         VALUES ('group', ?1, NULL, ?2, ?2)",
+        params![name, now],
+    )?;
+    let chat = ChatId(tx.last_insert_rowid());
+    tx.execute(
+        "INSERT INTO groups (chat_id, uid, revision, revised_by, admin, member, created_at)
+         VALUES (?1, ?2, ?3, x'', ?4, 1, ?5)",
+        params![chat.0, uid, revision, admin, now],
+    )?;
+    Ok(chat)
+}
+
 pub(super) fn create(
     tx: &Transaction<'_>,
     name: &str,
@@ -344,18 +407,7 @@ pub(super) fn create(
         return Err(GroupError::NoMembers);
     }
     let uid = MessageId::random().0.to_vec();
-    let now = clock::now_ms();
-    tx.execute(
-        "INSERT INTO chats (kind, title, contact_id, created_at, last_activity_at)
-         VALUES ('group', ?1, NULL, ?2, ?2)",
-        params![name, now],
-    )?;
-    let chat = ChatId(tx.last_insert_rowid());
-    tx.execute(
-        "INSERT INTO groups (chat_id, uid, revision, revised_by, admin, member, created_at)
-         VALUES (?1, ?2, 0, x'', 1, 1, ?3)",
-        params![chat.0, uid, now],
-    )?;
+    let chat = insert_group(tx, name, &uid, 0, true)?;
     for m in &list {
         tx.execute(
             "INSERT INTO group_members (chat_id, contact_id, admin) VALUES (?1, ?2, 0)",
@@ -495,16 +547,9 @@ pub(super) fn leave(tx: &Transaction<'_>, chat: ChatId) -> Result<GroupInfo, Gro
     if g.admin && !others.is_empty() && !others.iter().any(|m| m.admin) {
         return Err(GroupError::LastAdmin);
     }
-    let p = Payload {
-        version: PAYLOAD_VERSION,
-        message_id: MessageId::random().0.to_vec(),
-        sent_at_ms: clock::now_ms(),
-        sender_handle: String::new(),
-        group_id: Vec::new(),
-        body: Some(Body::GroupLeave(payload::GroupLeave {
-            group_id: g.uid.clone(),
-        })),
-    };
+    let p = outbox::control(Body::GroupLeave(payload::GroupLeave {
+        group_id: g.uid.clone(),
+    }));
     for m in &others {
         outbox::enqueue(tx, m.contact, None, &p)?;
     }

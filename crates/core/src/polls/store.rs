@@ -189,17 +189,6 @@ fn insert_event(
     Ok(n > 0)
 }
 
-fn payload(id: MessageId, sent_at_ms: i64, body: Body) -> Payload {
-    Payload {
-        version: outbox::PAYLOAD_VERSION,
-        message_id: id.0.to_vec(),
-        sent_at_ms,
-        sender_handle: String::new(),
-        group_id: Vec::new(),
-        body: Some(body),
-    }
-}
-
 /// Stores a new poll of ours in `chat` and queues it for the chat's members.
 pub(super) fn create(
     tx: &Transaction<'_>,
@@ -226,7 +215,7 @@ pub(super) fn create(
         hide_results: d.hide_results,
         no_revote: d.no_revote,
     });
-    enqueue_to(tx, &to, Some(id), &payload(id, now, body))?;
+    enqueue_to(tx, &to, Some(id), &outbox::payload(id, now, body))?;
     chats::touch(tx, chat, now)?;
     let view = messages::one(tx, id)?.ok_or(PollError::NotFound { id })?;
     Ok(with_poll(tx, view)?)
@@ -274,9 +263,14 @@ pub(super) fn vote(
             tx,
             &To::Contacts(vec![creator]),
             None,
-            &payload(id, now, body),
+            &outbox::payload(id, now, body),
         )?,
-        (false, _) => enqueue_to(tx, &members(tx, row.chat)?, None, &payload(id, now, body))?,
+        (false, _) => enqueue_to(
+            tx,
+            &members(tx, row.chat)?,
+            None,
+            &outbox::payload(id, now, body),
+        )?,
     }
     Ok(row.chat)
 }
@@ -297,7 +291,12 @@ pub(super) fn close(tx: &Transaction<'_>, poll: MessageId) -> Result<ChatId, Pol
     let body = Body::PollClose(payload::PollClose {
         poll_id: row.uid.0.to_vec(),
     });
-    enqueue_to(tx, &members(tx, row.chat)?, None, &payload(id, now, body))?;
+    enqueue_to(
+        tx,
+        &members(tx, row.chat)?,
+        None,
+        &outbox::payload(id, now, body),
+    )?;
     if row.anonymous {
         publish_tally(tx, &row)?;
     }
@@ -328,7 +327,7 @@ fn publish_tally(tx: &Transaction<'_>, row: &Row) -> rusqlite::Result<()> {
         tx,
         &recipients(tx, row.chat)?,
         None,
-        &payload(id, clock::now_ms(), body),
+        &outbox::payload(id, clock::now_ms(), body),
     )
 }
 

@@ -88,9 +88,13 @@ pub fn count(rules: &Rules, votes: &[Vote], closes: &[EventKey]) -> Tally {
         if closed_at_ms.is_some_and(|c| vote.key.sent_at_ms > c) {
             continue;
         }
+        // Two events with the same key (one message id sent twice with other contents: never
+        // by a well-behaved client) are ordered by their options, so the result stays the same
+        // in any order.
+        let rank = |v: &Vote| (v.key, v.choice.clone());
         match deciding.get(&vote.voter) {
-            Some(held) if rules.no_revote && held.key <= vote.key => {}
-            Some(held) if !rules.no_revote && held.key >= vote.key => {}
+            Some(held) if rules.no_revote && rank(held) <= rank(vote) => {}
+            Some(held) if !rules.no_revote && rank(held) >= rank(vote) => {}
             _ => {
                 deciding.insert(vote.voter, vote);
             }

@@ -40,33 +40,40 @@ pub(crate) enum Next {
     },
 }
 
-/// A text message's payload.
-pub(crate) fn text_payload(id: MessageId, sent_at_ms: i64, text: &str) -> Payload {
+/// A payload of `body`, identified by `id` and sent at `sent_at_ms`.
+pub(crate) fn payload(id: MessageId, sent_at_ms: i64, body: Body) -> Payload {
     Payload {
         version: PAYLOAD_VERSION,
         message_id: id.0.to_vec(),
         sent_at_ms,
         sender_handle: String::new(),
         group_id: Vec::new(),
-        body: Some(Body::Text(payload::Text {
-            body: text.to_owned(),
-        })),
+        body: Some(body),
     }
+}
+
+/// A payload of `body` that is no message of its own (receipts, group changes): a new id, now.
+pub(crate) fn control(body: Body) -> Payload {
+    payload(MessageId::random(), clock::now_ms(), body)
+}
+
+/// A text message's payload.
+pub(crate) fn text_payload(id: MessageId, sent_at_ms: i64, text: &str) -> Payload {
+    payload(
+        id,
+        sent_at_ms,
+        Body::Text(payload::Text {
+            body: text.to_owned(),
+        }),
+    )
 }
 
 /// A receipt's payload.
 pub(crate) fn receipt_payload(kind: payload::ReceiptKind, ids: &[MessageId]) -> Payload {
-    Payload {
-        version: PAYLOAD_VERSION,
-        message_id: MessageId::random().0.to_vec(),
-        sent_at_ms: clock::now_ms(),
-        sender_handle: String::new(),
-        group_id: Vec::new(),
-        body: Some(Body::Receipt(payload::Receipt {
-            kind: kind as i32,
-            message_ids: ids.iter().map(|id| id.0.to_vec()).collect(),
-        })),
-    }
+    control(Body::Receipt(payload::Receipt {
+        kind: kind as i32,
+        message_ids: ids.iter().map(|id| id.0.to_vec()).collect(),
+    }))
 }
 
 /// Queues `payload` for `contact`; `message` is the stored message it carries, if any.

@@ -46,4 +46,9 @@ draft: string,
 /**
  * An encrypted group of this account (a `group` chat that is not an imported history).
  */
-group: boolean, };
+group: boolean, 
+/**
+ * A group with a picture: a key that changes whenever the group does (to cache the
+ * picture by); null: no picture.
+ */
+picture: number | null, };

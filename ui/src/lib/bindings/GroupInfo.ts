@@ -27,6 +27,14 @@ admin: boolean,
  */
 member: boolean, 
 /**
+ * The group has a picture ([`Account::group_avatar`]).
+ */
+avatar: boolean, 
+/**
+ * Changes with every change of the group (a cache key for its picture).
+ */
+revision: number, 
+/**
  * Everyone in it, this account included, admins first.
  */
 members: Array<GroupMember>, };

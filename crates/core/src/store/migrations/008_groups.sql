@@ -8,6 +8,7 @@ CREATE TABLE groups (
     admin       INTEGER NOT NULL DEFAULT 0,    -- this account is an admin
     member      INTEGER NOT NULL DEFAULT 1,    -- 0: this account was removed or left
     sender_key  BLOB,                          -- our SenderKey::to_bytes (secret); NULL: make a new one
+    avatar      BLOB,                          -- the group's picture (PNG, JPEG or WebP); NULL: none
     created_at  INTEGER NOT NULL
 ) STRICT;
 
