@@ -11,7 +11,9 @@
 //!   close events (events from anyone else are ignored). A vote whose `sent_at_ms` is after the
 //!   close does not count, whenever it arrives.
 //! - A voter's choice is that of their greatest vote (a retraction is a vote for nothing). When
-//!   the creator disabled revoting, their *first* vote counts and later ones are ignored.
+//!   the creator disabled revoting, their *first* vote counts and later ones are ignored. Two
+//!   events with the same key (one id sent twice with other options, which no Missiva client
+//!   does) are ordered by their options, so even then every member agrees.
 //! - A choice is cleaned before it counts: options out of range are dropped, duplicates are
 //!   merged, and a single-choice poll keeps only the smallest option index.
 //!
