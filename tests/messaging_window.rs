@@ -271,7 +271,14 @@ async fn group_scenario(a: &Client, b: &Client) -> Result<()> {
     let hello = "Plans for Saturday?";
     send_text(a, hello).await?;
 
-    // Bruno's chat list gets the group; he opens it.
+    // Bruno's chat list gets the group, its last message naming who wrote it; he opens it.
+    let row = "return [...document.querySelectorAll('.chat-list .chats button')]
+         .find(b => b.textContent.includes('Weekend'))?.textContent.replace(/\\s+/g, ' ') ?? ''";
+    poll_js(b, "the group's row in Bruno's list", row, |v| {
+        v.as_str()
+            .is_some_and(|t| t.contains("@ana: Plans for Saturday?"))
+    })
+    .await?;
     let open_group = "const row = [...document.querySelectorAll('.chat-list .chats button')]
          .find(b => b.textContent.includes('Weekend'));
          if (row) { row.click(); return true; } return false;";

@@ -190,6 +190,8 @@ pub struct MessagePreview {
     pub state: MessageState,
     /// It came from an imported chat history (its state says nothing about delivery).
     pub imported: bool,
+    /// Who sent it (a handle), for an incoming message: a group's list entry names them.
+    pub sender: Option<String>,
 }
 
 /// Errors of messages.
@@ -372,6 +374,7 @@ pub(crate) fn preview(conn: &Connection, chat: ChatId) -> rusqlite::Result<Optio
             outgoing: v.outgoing,
             state: v.state,
             imported: v.imported,
+            sender: v.sender,
         })
     })
 }

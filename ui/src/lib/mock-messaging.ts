@@ -193,6 +193,7 @@ export function createMessaging(
         outgoing: last.outgoing,
         state: last.state,
         imported: last.imported,
+        sender: last.sender,
       },
       unread: unreadIn(chatModel),
       lastActivityAt: newest?.receivedAt ?? chatModel.createdAt,

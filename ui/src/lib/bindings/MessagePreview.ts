@@ -29,4 +29,8 @@ state: MessageState,
 /**
  * It came from an imported chat history (its state says nothing about delivery).
  */
-imported: boolean, };
+imported: boolean, 
+/**
+ * Who sent it (a handle), for an incoming message: a group's list entry names them.
+ */
+sender: string | null, };
