@@ -14,7 +14,7 @@ use std::path::Path;
 mod common;
 mod relay;
 
-use common::{cli, ok, ok_json};
+use common::{cli, ok, ok_json, shared, show_poll as show, sync};
 use relay::Relay;
 use serde_json::{Value, json};
 
@@ -26,24 +26,6 @@ const PNG: &[u8] = &[
     0x00, 0x03, 0x64, 0x01, 0x61, 0x34, 0xe9, 0x83, 0xc3, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
     0x44, 0xae, 0x42, 0x60, 0x82,
 ];
-
-fn sync(dir: &Path) {
-    ok(dir, &["sync", "--timeout", "20"]);
-}
-
-fn show(dir: &Path, poll: &str) -> Value {
-    ok_json(dir, &["poll", "show", poll, "--json"])
-}
-
-/// What every member must agree on.
-fn shared(poll: &Value) -> Value {
-    json!({
-        "question": poll["question"],
-        "options": poll["options"],
-        "closed": poll["closed"],
-        "voters": poll["voters"],
-    })
-}
 
 fn texts(dir: &Path, group: &str) -> Vec<String> {
     ok_json(dir, &["messages", group, "--json"])

@@ -8,33 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
-
 mod common;
 mod relay;
 
-use common::{cli, ok, ok_json};
+use common::{cli, ok, ok_json, shared, show_poll as show, sync};
 use relay::Relay;
 use serde_json::{Value, json};
-
-fn sync(dir: &Path) {
-    ok(dir, &["sync", "--timeout", "20"]);
-}
-
-fn show(dir: &Path, poll: &str) -> Value {
-    ok_json(dir, &["poll", "show", poll, "--json"])
-}
-
-/// What both members must agree on: the question, the options with their counts and voters,
-/// whether it is closed.
-fn shared(poll: &Value) -> Value {
-    json!({
-        "question": poll["question"],
-        "options": poll["options"],
-        "closed": poll["closed"],
-        "voters": poll["voters"],
-    })
-}
 
 #[test]
 fn a_public_poll_and_an_anonymous_quiz_show_the_same_on_both_sides() {

@@ -120,13 +120,7 @@ pub(crate) fn insert_placeholder(
     tx: &Transaction<'_>,
     identity: &[u8],
 ) -> rusqlite::Result<ContactId> {
-    let handle = placeholder_handle(identity);
-    tx.execute(
-        "INSERT INTO contacts (handle, display_name, identity_key, created_at)
-         VALUES (?1, ?1, ?2, ?3)",
-        params![handle, identity, clock::now_ms()],
-    )?;
-    let id = ContactId(tx.last_insert_rowid());
+    let id = insert_member(tx, identity)?;
     chats::direct_chat(tx, id)?;
     Ok(id)
 }

@@ -37,7 +37,7 @@ use crate::store::StoreError;
 #[doc(hidden)]
 pub use receive::try_decrypt;
 pub(crate) use receive::{
-    Opened, Waiting, done_pending, keep_pending, member_chat_of_poll, open, pending,
+    Opened, Retry, Waiting, done_pending, keep_pending, member_chat_of_poll, open, pending,
     receive_control,
 };
 pub(crate) use send::enqueue;
@@ -236,11 +236,8 @@ impl Account {
         chat: ChatId,
         members: Vec<ContactId>,
     ) -> Result<GroupInfo, GroupError> {
-        let info = self
-            .db(move |s| s.write_with(|tx| store::add(tx, chat, &members)))
-            .await?;
-        self.changed(chat);
-        Ok(info)
+        self.change(chat, move |tx| store::add(tx, chat, &members))
+            .await
     }
 
     /// Removes `member` from the group of `chat` (admins only); everyone's sender key is
@@ -250,21 +247,15 @@ impl Account {
         chat: ChatId,
         member: ContactId,
     ) -> Result<GroupInfo, GroupError> {
-        let info = self
-            .db(move |s| s.write_with(|tx| store::remove(tx, chat, member)))
-            .await?;
-        self.changed(chat);
-        Ok(info)
+        self.change(chat, move |tx| store::remove(tx, chat, member))
+            .await
     }
 
     /// Renames the group of `chat` (admins only).
     pub async fn rename_group(&self, chat: ChatId, name: &str) -> Result<GroupInfo, GroupError> {
         let name = check_name(name)?;
-        let info = self
-            .db(move |s| s.write_with(|tx| store::rename(tx, chat, &name)))
-            .await?;
-        self.changed(chat);
-        Ok(info)
+        self.change(chat, move |tx| store::rename(tx, chat, &name))
+            .await
     }
 
     /// Makes `member` an admin of the group of `chat`, or no longer one (admins only).
@@ -274,11 +265,8 @@ impl Account {
         member: ContactId,
         admin: bool,
     ) -> Result<GroupInfo, GroupError> {
-        let info = self
-            .db(move |s| s.write_with(|tx| store::set_admin(tx, chat, member, admin)))
-            .await?;
-        self.changed(chat);
-        Ok(info)
+        self.change(chat, move |tx| store::set_admin(tx, chat, member, admin))
+            .await
     }
 
     /// Sets the picture of the group of `chat` (admins only), or with `None` removes it.
@@ -290,18 +278,21 @@ impl Account {
         if avatar.as_deref().is_some_and(|a| !is_avatar(a)) {
             return Err(GroupError::BadAvatar);
         }
-        let info = self
-            .db(move |s| s.write_with(|tx| store::set_avatar(tx, chat, avatar.as_deref())))
-            .await?;
-        self.changed(chat);
-        Ok(info)
+        self.change(chat, move |tx| {
+            store::set_avatar(tx, chat, avatar.as_deref())
+        })
+        .await
     }
 
     /// The picture of the group of `chat`, if it has one.
     pub async fn group_avatar(&self, chat: ChatId) -> Result<Option<Vec<u8>>, GroupError> {
         self.db(move |s| {
             s.read_with::<_, GroupError>(|c| {
-                store::info(c, chat)?;
+                if store::membership(c, chat)?.is_none() {
+                    return Err(GroupError::NotFound {
+                        group: format!("in chat {chat}"),
+                    });
+                }
                 Ok(store::avatar(c, chat)?)
             })
         })
@@ -310,9 +301,17 @@ impl Account {
 
     /// Leaves the group of `chat`: the others are told and replace their sender keys.
     pub async fn leave_group(&self, chat: ChatId) -> Result<GroupInfo, GroupError> {
-        let info = self
-            .db(move |s| s.write_with(|tx| store::leave(tx, chat)))
-            .await?;
+        self.change(chat, move |tx| store::leave(tx, chat)).await
+    }
+
+    /// Runs `f`, a change of the group of `chat`, in one transaction, then tells the sync task
+    /// and the UI.
+    async fn change(
+        &self,
+        chat: ChatId,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<GroupInfo, GroupError> + Send + 'static,
+    ) -> Result<GroupInfo, GroupError> {
+        let info = self.db(move |s| s.write_with(f)).await?;
         self.changed(chat);
         Ok(info)
     }

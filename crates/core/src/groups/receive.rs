@@ -146,12 +146,24 @@ pub fn try_decrypt(store: &Store, sender: &[u8], sealed: &[u8]) -> Result<Vec<u8
     Err(last)
 }
 
+/// Which waiting group messages to try again.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// None.
+    #[default]
+    No,
+    /// Those of the payload's sender (their new key).
+    Sender,
+    /// All (a snapshot can make anyone a member).
+    All,
+}
+
 /// What a pairwise group payload did.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     pub(crate) events: Vec<EventKind>,
     /// Group messages waiting for a key or a snapshot may open now.
-    pub(crate) retry: bool,
+    pub(crate) retry: Retry,
     /// Handles of new members to check with the relay.
     pub(crate) claims: Vec<Claim>,
 }
@@ -197,7 +209,7 @@ fn receive_key(
         params![contact.0, i64::from(distribution.key_id().0), k.group_id],
     )?;
     Ok(Control {
-        retry: true,
+        retry: Retry::Sender,
         ..Control::default()
     })
 }
@@ -417,7 +429,7 @@ fn receive_update(
     };
     messages::insert_system_at(tx, chat, &line, at_ms)?;
     changed(&mut out, chat);
-    out.retry = true;
+    out.retry = Retry::All;
     Ok(out)
 }
 
@@ -483,11 +495,13 @@ pub(crate) struct Waiting {
     pub(crate) content: Vec<u8>,
 }
 
-/// The group messages waiting, oldest first.
-pub(crate) fn pending(conn: &Connection) -> rusqlite::Result<Vec<Waiting>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, sender, content FROM group_pending ORDER BY id")?;
-    stmt.query_map([], |r| {
+/// The group messages waiting, oldest first: all, or those from `sender` only.
+pub(crate) fn pending(conn: &Connection, sender: Option<&[u8]>) -> rusqlite::Result<Vec<Waiting>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, sender, content FROM group_pending
+         WHERE ?1 IS NULL OR sender = ?1 ORDER BY id",
+    )?;
+    stmt.query_map([sender], |r| {
         Ok(Waiting {
             row: r.get(0)?,
             sender: r.get(1)?,

@@ -146,23 +146,16 @@ fn store_envelope(tx: &Transaction<'_>, envelope: &Envelope) -> Result<Outcome, 
     outcome.contact = Some(contact);
     outcome.claim = claims::record(tx, contact, &payload.sender_handle)?;
 
-    match payload.body {
+    match &payload.body {
         Some(Body::Text(text)) => {
-            let Some(uid) = MessageId::from_slice(&payload.message_id) else {
+            if MessageId::from_slice(&payload.message_id).is_none() {
                 return dropped(tx, envelope, "bad message id");
-            };
+            }
             let chat = chats::direct_chat(tx, contact)?;
-            let sent_at = payload.sent_at_ms;
-            if messages::insert_incoming(tx, chat, contact, uid, &text.body, sent_at)? {
+            if let Some(uid) = store_text(tx, chat, contact, &payload, text, &mut outcome)? {
                 let receipt = outbox::receipt_payload(payload::ReceiptKind::Delivered, &[uid]);
                 outbox::enqueue(tx, contact, None, &receipt)?;
                 outcome.queued = true;
-                outcome.stored_message = Some(uid);
-                outcome
-                    .events
-                    .push(EventKind::IncomingMessage { chat, message: uid });
-                outcome.events.push(EventKind::MessagesChanged { chat });
-                outcome.events.push(EventKind::ChatsChanged);
             }
         }
         Some(Body::Receipt(receipt)) => {
@@ -207,8 +200,13 @@ fn store_envelope(tx: &Transaction<'_>, envelope: &Envelope) -> Result<Outcome, 
             let control = groups::receive_control(tx, contact, &envelope.sender, &payload)?;
             outcome.events.extend(control.events);
             outcome.member_claims.extend(control.claims);
-            if control.retry {
-                retry_pending(tx, &mut outcome)?;
+            let from = match control.retry {
+                groups::Retry::No => None,
+                groups::Retry::Sender => Some(Some(envelope.sender.as_slice())),
+                groups::Retry::All => Some(None),
+            };
+            if let Some(from) = from {
+                retry_pending(tx, from, &mut outcome)?;
             }
         }
         None => tracing::debug!("payload of an unknown kind ignored"),
@@ -240,6 +238,31 @@ fn store_group_message(
     Ok(outcome)
 }
 
+/// Stores a text from `contact` in `chat` with its events; its id when it is new (not a
+/// redelivery, and a well-formed id).
+fn store_text(
+    tx: &Transaction<'_>,
+    chat: ChatId,
+    contact: ContactId,
+    payload: &Payload,
+    text: &payload::Text,
+    outcome: &mut Outcome,
+) -> Result<Option<MessageId>, SyncError> {
+    let Some(uid) = MessageId::from_slice(&payload.message_id) else {
+        return Ok(None);
+    };
+    if !messages::insert_incoming(tx, chat, contact, uid, &text.body, payload.sent_at_ms)? {
+        return Ok(None);
+    }
+    outcome.stored_message = Some(uid);
+    outcome
+        .events
+        .push(EventKind::IncomingMessage { chat, message: uid });
+    outcome.events.push(EventKind::MessagesChanged { chat });
+    outcome.events.push(EventKind::ChatsChanged);
+    Ok(Some(uid))
+}
+
 /// Stores the payload of a group message from `contact` in the group's `chat`.
 fn deliver_group(
     tx: &Transaction<'_>,
@@ -250,17 +273,7 @@ fn deliver_group(
 ) -> Result<(), SyncError> {
     match &payload.body {
         Some(Body::Text(text)) => {
-            let Some(uid) = MessageId::from_slice(&payload.message_id) else {
-                return Ok(());
-            };
-            if messages::insert_incoming(tx, chat, contact, uid, &text.body, payload.sent_at_ms)? {
-                outcome.stored_message = Some(uid);
-                outcome
-                    .events
-                    .push(EventKind::IncomingMessage { chat, message: uid });
-                outcome.events.push(EventKind::MessagesChanged { chat });
-                outcome.events.push(EventKind::ChatsChanged);
-            }
+            store_text(tx, chat, contact, payload, text, outcome)?;
         }
         Some(Body::PollCreate(_) | Body::PollVote(_) | Body::PollClose(_) | Body::PollTally(_)) => {
             let received = polls::receive(tx, contact, chat, payload)?;
@@ -273,13 +286,17 @@ fn deliver_group(
     Ok(())
 }
 
-/// Tries the group messages that were waiting for a key or a snapshot again.
-fn retry_pending(tx: &Transaction<'_>, outcome: &mut Outcome) -> Result<(), SyncError> {
+/// Tries the group messages that were waiting (from `sender` only, when given) again.
+fn retry_pending(
+    tx: &Transaction<'_>,
+    sender: Option<&[u8]>,
+    outcome: &mut Outcome,
+) -> Result<(), SyncError> {
     for groups::Waiting {
         row,
         sender,
         content,
-    } in groups::pending(tx)?
+    } in groups::pending(tx, sender)?
     {
         let Ok(sealed) = Sealed::decode(content.as_slice()) else {
             groups::done_pending(tx, row)?;
