@@ -11,7 +11,8 @@
 //!
 //! `cargo bench -p missiva-core --bench whatsapp_import`. `WHATSAPP_BENCH_MESSAGES` sets another
 //! message count (quick runs); `WHATSAPP_BENCH_NO_JS=1` skips the JavaScript reference;
-//! `WHATSAPP_BENCH_DIR=DIR` keeps the generated exports in `DIR` (to profile one stage).
+//! `WHATSAPP_BENCH_DIR=DIR` keeps the generated exports in `DIR` (to profile one stage);
+//! `WHATSAPP_BENCH_PARSE_ONLY=1` skips the full imports.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -149,6 +150,9 @@ fn main() {
         );
     }
 
+    if std::env::var_os("WHATSAPP_BENCH_PARSE_ONLY").is_some() {
+        return;
+    }
     println!();
     println!(
         "full import into an account (SQLCipher + FTS + commit); goals: < 10 s, peak RSS < 200 MB"

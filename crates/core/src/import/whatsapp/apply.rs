@@ -184,11 +184,11 @@ where
                     *n = n.saturating_add(1);
                     ordinal
                 };
-                if let Some(author) = &entry.author
-                    && Some(author) != options.me.as_ref()
+                if let Some(author) = entry.author.as_deref()
+                    && Some(author) != options.me.as_deref()
                     && !others.contains(author)
                 {
-                    others.insert(author.clone());
+                    others.insert(author.to_owned());
                 }
                 latest = Some(latest.map_or(entry.timestamp, |l| l.max(entry.timestamp)));
                 index += 1;
@@ -299,9 +299,9 @@ fn write_batch(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for (entry, uid) in batch {
-        let author = match (&entry.author, me) {
+        let author = match (entry.author.as_deref(), me) {
             (Some(a), Some(me)) if a == me => "",
-            (Some(a), _) => a.as_str(),
+            (Some(a), _) => a,
             (None, _) => "",
         };
         stage.execute(params![

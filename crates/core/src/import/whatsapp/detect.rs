@@ -1,5 +1,9 @@
 //! One streaming pass over the whole file that decides the family, the date field order, 12/24 h
 //! and the record separator (`whatsapp-format.md` §1.8, §2.2, §3.1). Memory: counters only.
+//!
+//! The text is read in chunks of whole lines ([`chunks`]) counted on worker threads; the counts
+//! of consecutive chunks are joined in the file's order ([`Stats::absorb`]), and give what one
+//! pass over the lines would.
 
 #[cfg(test)]
 mod tests;
@@ -8,8 +12,9 @@ use std::io::BufRead;
 
 use super::ImportError;
 use super::model::{DateOrder, DateOrderBasis, Detection, Family};
+use super::parse::MAX_LINE_BYTES;
+use super::parse::chunks::{self, Chunk, ChunkReader, Ending, Ordered};
 use super::parse::header::{self, DateFields, Era, Header, Meridiem, Shape};
-use super::parse::lines::{Ending, LineReader};
 use super::parse::timestamp::Reading;
 
 /// Physical lines read without finding any header before the file is declared "not an export".
@@ -38,6 +43,7 @@ struct Stats {
     after_lf: u64,
     change_first: u64,
     change_second: u64,
+    first_fields: Option<(u32, u32)>,
     previous_fields: Option<(u32, u32)>,
     dmy: Ordering,
     mdy: Ordering,
@@ -46,24 +52,69 @@ struct Stats {
 /// Backward jumps under one reading of the ambiguous day/month fields.
 #[derive(Debug, Default)]
 struct Ordering {
+    /// The first valid reading: its header's number (in these counts) and its minutes.
+    first: Option<(u64, i64)>,
     previous: Option<i64>,
     jumps: u64,
+    /// Whether the second header, read after a valid first, is a backward jump (not counted
+    /// when the second header is the file's: see [`Stats::add`]).
+    jump_at_second: bool,
     invalid: u64,
 }
 
+fn is_jump(previous: i64, minutes: i64) -> bool {
+    minutes < previous - JUMP_TOLERANCE_MINUTES
+}
+
 impl Ordering {
-    fn add(&mut self, header: &Header, reading: Reading, count_jump: bool) {
+    /// `index`: the header's number among its shape's headers in these counts.
+    fn add(&mut self, header: &Header, reading: Reading, index: u64) {
         match header.minutes_as(reading) {
             None => self.invalid += 1,
             Some(minutes) => {
-                if let (true, Some(previous)) = (count_jump, self.previous)
-                    && minutes < previous - JUMP_TOLERANCE_MINUTES
+                if let Some(previous) = self.previous
+                    && is_jump(previous, minutes)
                 {
-                    self.jumps += 1;
+                    // The first header is often the E2E notice with a later date (§3.2): no
+                    // jump from it.
+                    if index > 2 {
+                        self.jumps += 1;
+                    } else {
+                        self.jump_at_second = true;
+                    }
                 }
+                self.first.get_or_insert((index, minutes));
                 self.previous = Some(minutes);
             }
         }
+    }
+
+    /// Adds the counts of the lines after these (`later`), `headers` being the count of
+    /// headers these hold.
+    fn absorb(&mut self, later: Ordering, headers: u64) {
+        if let (Some(previous), Some((index, minutes))) = (self.previous, later.first)
+            && headers + index > 2
+            && is_jump(previous, minutes)
+        {
+            self.jumps += 1;
+        }
+        if later.jump_at_second && headers >= 1 {
+            self.jumps += 1;
+        }
+        self.jump_at_second = match headers {
+            0 => later.jump_at_second,
+            1 => matches!((self.previous, later.first),
+                (Some(previous), Some((1, minutes))) if is_jump(previous, minutes)),
+            _ => self.jump_at_second,
+        };
+        self.jumps += later.jumps;
+        self.invalid += later.invalid;
+        if self.first.is_none() {
+            self.first = later
+                .first
+                .map(|(index, minutes)| (headers + index, minutes));
+        }
+        self.previous = later.previous.or(self.previous);
     }
 
     fn score(&self) -> u64 {
@@ -121,12 +172,38 @@ impl Stats {
                 self.change_first += u64::from(a != pa);
                 self.change_second += u64::from(b != pb);
             }
+            self.first_fields.get_or_insert((a, b));
             self.previous_fields = Some((a, b));
-            // The first header is often the E2E notice with a later date (§3.2): no jump from it.
-            let count_jump = self.headers > 2;
-            self.dmy.add(h, Reading::Dmy, count_jump);
-            self.mdy.add(h, Reading::Mdy, count_jump);
+            self.dmy.add(h, Reading::Dmy, self.headers);
+            self.mdy.add(h, Reading::Mdy, self.headers);
         }
+    }
+
+    /// Adds the counts of the lines after these (a later chunk's), as if one pass had counted
+    /// both.
+    fn absorb(&mut self, later: Stats) {
+        if let (Some((pa, pb)), Some((a, b))) = (self.previous_fields, later.first_fields) {
+            self.change_first += u64::from(a != pa);
+            self.change_second += u64::from(b != pb);
+        }
+        self.first_fields = self.first_fields.or(later.first_fields);
+        self.previous_fields = later.previous_fields.or(self.previous_fields);
+        self.dmy.absorb(later.dmy, self.headers);
+        self.mdy.absorb(later.mdy, self.headers);
+        self.headers += later.headers;
+        self.dash_lines += later.dash_lines;
+        self.web_shape += later.web_shape;
+        self.year_first += later.year_first;
+        self.first_above_12 += later.first_above_12;
+        self.second_above_12 += later.second_above_12;
+        self.hour12 += later.hour12;
+        self.upper_ampm += later.upper_ampm;
+        self.slashed += later.slashed;
+        self.dotted += later.dotted;
+        self.after_crlf += later.after_crlf;
+        self.after_lf += later.after_lf;
+        self.change_first += later.change_first;
+        self.change_second += later.change_second;
     }
 
     /// The date order by the procedure of §2.2, after the override and the format.
@@ -168,34 +245,47 @@ impl Stats {
     }
 }
 
-/// Decides how to read an export, in one pass over `reader`. `date_order` is the user's
-/// override. Errors: [`ImportError::Empty`], [`ImportError::NotAnExport`],
-/// [`ImportError::LineTooLong`], [`ImportError::Io`].
-pub fn detect<R: BufRead>(
-    reader: R,
-    date_order: Option<DateOrder>,
-) -> Result<Detection, ImportError> {
-    let mut lines = LineReader::new(reader);
-    // Android, bracket (iOS and Web), legacy iOS.
-    let mut stats: [Stats; 3] = Default::default();
-    let mut any_text = false;
-    let mut seen_header = false;
-    let mut preamble = false;
-    let mut previous: Option<Ending> = None;
-    while let Some(ending) = lines.next_line()? {
+/// One chunk's counts, line numbers counted from the chunk's start.
+#[derive(Debug, Default)]
+struct ChunkStats {
+    lines: u64,
+    /// Android, bracket (iOS and Web), legacy iOS.
+    shapes: [Stats; 3],
+    /// The chunk's first header line.
+    first_header: Option<u64>,
+    /// The first line with text before the chunk's first header.
+    first_text: Option<u64>,
+    /// A line (this number) is longer than [`MAX_LINE_BYTES`]; the chunk stops before it.
+    overlong_at: Option<u64>,
+    overlong_after: bool,
+}
+
+/// Counts the headers of one chunk (on a worker thread).
+fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
+    let mut out = ChunkStats {
+        overlong_after: chunk.overlong,
+        ..ChunkStats::default()
+    };
+    let text = chunk.text();
+    let mut previous = chunk.before;
+    for (start, end, ending) in chunk.lines() {
+        out.lines += 1;
+        let bytes = chunk.bytes.get(start..end).unwrap_or_default();
+        if bytes.len() > MAX_LINE_BYTES {
+            out.overlong_at = Some(out.lines);
+            break;
+        }
         let before = previous.replace(ending);
-        let bytes = lines.bytes();
-        // Only needed until the first header: whether the file has any text at all, and a
-        // preamble (WhatsApp Web).
-        let blank = !seen_header
-            && (bytes.iter().all(u8::is_ascii_whitespace)
-                || lines
-                    .text()
-                    .trim_matches(['\u{FEFF}', ' ', '\t'])
-                    .is_empty());
-        any_text |= seen_header || !blank;
+        let before_header = out.first_header.is_none();
+        if !before_header && !header::may_start_header(bytes) {
+            continue;
+        }
+        let line = match text {
+            Some(text) => std::borrow::Cow::Borrowed(text.get(start..end).unwrap_or_default()),
+            None => String::from_utf8_lossy(bytes),
+        };
         let found = if header::may_start_header(bytes) {
-            header::header(&lines.text())
+            header::header(&line)
         } else {
             None
         };
@@ -206,23 +296,142 @@ pub fn detect<R: BufRead>(
                     Shape::Bracket | Shape::BracketDash => 1,
                     Shape::Legacy => 2,
                 };
-                if let Some(stats) = stats.get_mut(slot) {
+                if let Some(stats) = out.shapes.get_mut(slot) {
                     stats.add(&h, before);
                 }
-                seen_header = true;
+                out.first_header.get_or_insert(out.lines);
             }
-            None if !seen_header => {
-                preamble |= !blank;
-                if any_text && lines.line() >= MAX_LINES_BEFORE_FIRST_HEADER {
-                    return Err(ImportError::NotAnExport);
+            // Only needed until the first header: whether the file has any text at all, and
+            // a preamble (WhatsApp Web).
+            None if before_header && out.first_text.is_none() => {
+                let blank = bytes.iter().all(u8::is_ascii_whitespace)
+                    || line.trim_matches(['\u{FEFF}', ' ', '\t']).is_empty();
+                if !blank {
+                    out.first_text = Some(out.lines);
                 }
             }
             None => {}
         }
     }
+    out
+}
+
+/// Decides how to read an export, in one pass over `reader`. `date_order` is the user's
+/// override. Errors: [`ImportError::Empty`], [`ImportError::NotAnExport`],
+/// [`ImportError::LineTooLong`], [`ImportError::Io`].
+pub fn detect<R: BufRead>(
+    reader: R,
+    date_order: Option<DateOrder>,
+) -> Result<Detection, ImportError> {
+    detect_in_chunks(reader, date_order, chunks::CHUNK_BYTES, chunks::workers())
+}
+
+/// [`detect`] with chunks cut at `chunk_bytes` and `workers` threads (tests cut small chunks).
+pub(crate) fn detect_in_chunks<R: BufRead>(
+    reader: R,
+    date_order: Option<DateOrder>,
+    chunk_bytes: usize,
+    workers: usize,
+) -> Result<Detection, ImportError> {
+    decide(count(reader, chunk_bytes, workers)?, date_order)
+}
+
+/// What the pass over the lines counted.
+#[derive(Debug)]
+pub(crate) struct Counted {
+    /// Android, bracket (iOS and Web), legacy iOS.
+    stats: [Stats; 3],
+    /// A line with text before the first header (WhatsApp Web writes a preamble).
+    preamble: bool,
+}
+
+/// The pass over the lines. Errors: [`ImportError::Empty`], [`ImportError::NotAnExport`] (many
+/// lines before any header), [`ImportError::LineTooLong`], [`ImportError::Io`].
+pub(crate) fn count<R: BufRead>(
+    reader: R,
+    chunk_bytes: usize,
+    workers: usize,
+) -> Result<Counted, ImportError> {
+    let mut chunks = ChunkReader::with_size(reader, chunk_bytes);
+    let mut pool: Option<Ordered<Chunk, ChunkStats, ()>> = None;
+    let mut stats: [Stats; 3] = Default::default();
+    let mut lines = 0_u64;
+    let mut any_text = false;
+    let mut seen_header = false;
+    let mut preamble = false;
+    let mut reading = true;
+    let mut read_error = None;
+    loop {
+        while reading && pool.as_ref().is_none_or(|p| p.in_flight() < p.depth()) {
+            match chunks.next_chunk() {
+                Ok(Some(chunk)) => {
+                    // A text of one chunk is counted on this thread: no worker to start.
+                    let workers = if chunks.finished() { 1 } else { workers };
+                    pool.get_or_insert_with(|| Ordered::new(workers, || (), scan))
+                        .give(chunk);
+                }
+                Ok(None) => reading = false,
+                Err(error) => {
+                    reading = false;
+                    read_error = Some(error);
+                }
+            }
+        }
+        let Some(pool) = pool.as_mut().filter(|p| p.in_flight() > 0) else {
+            break;
+        };
+        let chunk = pool.take().ok_or_else(|| {
+            ImportError::Invalid(
+                "the detection stopped unexpectedly; please report this file".to_owned(),
+            )
+        })?;
+        if !seen_header {
+            // Lines before the file's first header: more than a few hundred of them means the
+            // file is not an export.
+            let read = chunk.overlong_at.map_or(chunk.lines, |line| line - 1);
+            let last = lines + chunk.first_header.map_or(read, |line| line - 1);
+            if let Some(first_text) = chunk.first_text {
+                let first_text = lines + first_text;
+                any_text = true;
+                preamble = true;
+                if first_text.max(MAX_LINES_BEFORE_FIRST_HEADER) <= last {
+                    return Err(ImportError::NotAnExport);
+                }
+            } else if any_text && MAX_LINES_BEFORE_FIRST_HEADER <= last {
+                return Err(ImportError::NotAnExport);
+            }
+            seen_header = chunk.first_header.is_some();
+            any_text |= seen_header;
+        }
+        for (total, counted) in stats.iter_mut().zip(chunk.shapes) {
+            total.absorb(counted);
+        }
+        if let Some(line) = chunk.overlong_at {
+            return Err(ImportError::LineTooLong {
+                line: lines + line,
+                limit: MAX_LINE_BYTES,
+            });
+        }
+        lines += chunk.lines;
+        if chunk.overlong_after {
+            return Err(ImportError::LineTooLong {
+                line: lines + 1,
+                limit: MAX_LINE_BYTES,
+            });
+        }
+    }
+    if let Some(error) = read_error {
+        return Err(error);
+    }
     if !any_text {
         return Err(ImportError::Empty);
     }
+    Ok(Counted { stats, preamble })
+}
+
+/// The detection from the counts, under the user's override of the date order.
+fn decide(counted: Counted, date_order: Option<DateOrder>) -> Result<Detection, ImportError> {
+    let Counted { stats, preamble } = counted;
     let [android, bracket, legacy] = &stats;
     // Majority vote over the shapes; ties prefer the bracket, then Android.
     let (family, chosen) =

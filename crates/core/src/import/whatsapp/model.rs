@@ -103,8 +103,9 @@ pub struct Entry {
     #[serde(with = "local_rfc3339")]
     pub timestamp: PrimitiveDateTime,
     /// The author as written (invisible marks stripped, `~` push-name prefix removed, phone
-    /// numbers with normal spaces). `None` for authorless system events.
-    pub author: Option<String>,
+    /// numbers with normal spaces). `None` for authorless system events. Shared: a chat has a
+    /// few authors writing thousands of messages each.
+    pub author: Option<std::sync::Arc<str>>,
     /// The text: the message body with its continuation lines (blank lines kept), a media
     /// caption, or the system event's text. Markers the kind already says (`<Media omitted>`,
     /// `(file attached)`, ` <This message was edited>`, `POLL:` lines…) are removed.

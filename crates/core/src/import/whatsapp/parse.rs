@@ -1,6 +1,6 @@
 //! The streaming parser: physical lines in, [`Parsed`] items out, one entry behind (an entry is
-//! complete when the next header or the end arrives). Memory is one line buffer plus the entry
-//! being built, whatever the file's size.
+//! complete when the next header or the end arrives). The lines are read in chunks parsed on
+//! worker threads ([`Parser`]); memory is a few chunks, whatever the file's size.
 //!
 //! Per line: a byte check (a header starts with a digit, `[` or a mark), then the hand-written
 //! header scanner of [`header`], family locking (§1.8: only the detected family's shape starts
@@ -9,23 +9,25 @@
 
 mod attachments;
 mod body;
+pub(crate) mod chunks;
 pub(crate) mod header;
-pub(crate) mod lines;
 mod phrases;
 mod polls;
 #[cfg(test)]
 mod tests;
 pub(crate) mod timestamp;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
+use std::sync::Arc;
 
 use time::PrimitiveDateTime;
 
 use super::ImportError;
 use super::model::{DateOrder, Detection, Entry, Family, Parsed, Unparsed};
-use header::{Shape, is_mark, is_space};
-use lines::{Ending, LineReader};
+use chunks::{Chunk, ChunkReader, Ending, Ordered};
+use header::{DateFields, Shape, is_mark, is_space};
 
 /// The longest physical line accepted (1 MiB). Real message lines are far shorter; a longer
 /// line means the file is not an export, and the cap bounds memory on hostile input.
@@ -37,21 +39,77 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 pub const MAX_ENTRY_BYTES: usize = 16 << 20;
 
 /// Streams the entries of an export. Build it with the [`Detection`] of the same bytes.
+///
+/// The text is read in chunks of whole lines ([`chunks`]) that worker threads parse, one per
+/// core; the entries come out in the file's order, exactly as a single pass would give them. A
+/// worker cannot know where an entry that began in the chunk before it ends, so it returns the
+/// lines before its first header (`head`) and its last entry unfinished (`tail`); the caller's
+/// thread joins them across the cut. Memory: a few chunks and their entries.
 pub struct Parser<R> {
-    lines: LineReader<R>,
+    chunks: ChunkReader<R>,
+    pool: Option<Ordered<Job, Outcome, Worker>>,
+    /// Re-parses, on the caller's thread, a chunk whose dates lack a year (see [`Outcome`]).
+    inline: Worker,
+    settings: Settings,
+    workers: usize,
+    reading: bool,
+    read_error: Option<ImportError>,
+    /// Physical lines in the chunks merged so far.
+    lines: u64,
+    /// For dates written without a year (Android 2013–14, A21): the last year seen.
+    last_year: i32,
+    /// The entry whose continuation lines may still come (line numbers of the file).
+    pending: Option<Pending>,
+    out: VecDeque<Result<Parsed, ImportError>>,
+    done: bool,
+}
+
+/// What every worker parses with.
+#[derive(Clone, Copy)]
+struct Settings {
     family: Family,
     order: DateOrder,
     per_line: bool,
     crlf_records: bool,
-    previous: Option<Ending>,
-    pending: Option<Pending>,
-    /// For dates written without a year (Android 2013–14, A21): the last year seen.
-    last_year: i32,
-    /// Authors as written and as normalised: a chat has a few authors writing thousands of
-    /// messages each, and a name with marks or a phone number costs a pass over its
-    /// characters. Emptied when it reaches [`AUTHORS_CACHED`] (bounded on hostile input).
-    authors: HashMap<Box<str>, String>,
-    done: bool,
+}
+
+/// A worker's state: the settings, and authors as written and as normalised (a chat has a few
+/// authors writing thousands of messages each, and a name with marks or a phone number costs a
+/// pass over its characters; emptied when it reaches [`AUTHORS_CACHED`], bounded on hostile
+/// input).
+struct Worker {
+    settings: Settings,
+    authors: HashMap<Box<str>, Arc<str>>,
+}
+
+struct Job {
+    chunk: Chunk,
+    /// The year for dates without one, when known (the first chunk); see [`Outcome`].
+    last_year: Option<i32>,
+}
+
+/// A parsed chunk, or the chunk back when one of its dates lacks a year and no earlier date in
+/// it gave one (the year comes from the chunks before: the caller parses it again, in order).
+enum Outcome {
+    Parsed(ChunkResult),
+    NeedsYear(Chunk),
+}
+
+/// One chunk's lines, with line numbers counted from the chunk's start.
+struct ChunkResult {
+    lines: u64,
+    /// The lines before the chunk's first header: continuation lines of the entry before the
+    /// cut, or lines before the file's first entry.
+    head: Vec<(u64, String)>,
+    entries: Vec<Entry>,
+    /// The chunk's last entry, which the next chunk's head may continue.
+    tail: Option<Pending>,
+    /// The year of the chunk's last dated header, if any.
+    last_year: Option<i32>,
+    /// A line (this number) is longer than [`MAX_LINE_BYTES`]; the chunk stops before it.
+    overlong_at: Option<u64>,
+    /// The line after the chunk is longer than [`MAX_LINE_BYTES`].
+    overlong_after: bool,
 }
 
 /// Distinct raw author names kept by [`cached_author`].
@@ -61,7 +119,7 @@ const AUTHORS_CACHED: usize = 1024;
 struct Pending {
     line: u64,
     timestamp: PrimitiveDateTime,
-    author: Option<String>,
+    author: Option<Arc<str>>,
     body: String,
     marked: bool,
 }
@@ -179,71 +237,321 @@ pub(crate) fn normalize_author(raw: &str) -> String {
 }
 
 /// [`normalize_author`], remembered in `authors` (see [`Parser::authors`]).
-fn cached_author(authors: &mut HashMap<Box<str>, String>, raw: &str) -> String {
+fn cached_author(authors: &mut HashMap<Box<str>, Arc<str>>, raw: &str) -> Arc<str> {
     if let Some(name) = authors.get(raw) {
-        return name.clone();
+        return Arc::clone(name);
     }
-    let name = normalize_author(raw);
+    let name: Arc<str> = normalize_author(raw).into();
     if authors.len() >= AUTHORS_CACHED {
         authors.clear();
     }
-    authors.insert(raw.into(), name.clone());
+    authors.insert(raw.into(), Arc::clone(&name));
     name
+}
+
+fn finish(family: Family, pending: Pending, at_end: bool) -> Entry {
+    let Pending {
+        line,
+        timestamp,
+        author,
+        mut body,
+        marked,
+    } = pending;
+    if at_end {
+        let keep = body.trim_end_matches(['\n', '\r']).len();
+        body.truncate(keep);
+    }
+    let classified = match &author {
+        None => body::classify_authorless(body),
+        Some(_) => {
+            let classified = body::classify(family, body, marked);
+            // Places span three lines; single-line bodies skip the check.
+            if family == Family::Android
+                && memchr::memchr(b'\n', classified.body.as_bytes()).is_some()
+            {
+                body::android_place(classified)
+            } else {
+                classified
+            }
+        }
+    };
+    Entry {
+        line,
+        timestamp,
+        author,
+        body: classified.body,
+        kind: classified.kind,
+        attachment: classified.attachment,
+        edited: classified.edited,
+    }
+}
+
+impl Worker {
+    fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            authors: HashMap::new(),
+        }
+    }
+
+    fn run(&mut self, job: Job) -> Outcome {
+        match self.parse(&job.chunk, job.last_year) {
+            Some(parsed) => Outcome::Parsed(parsed),
+            None => Outcome::NeedsYear(job.chunk),
+        }
+    }
+
+    /// The chunk's lines: per line a byte check (a header starts with a digit, `[` or a mark),
+    /// the header scanner, family locking (§1.8: only the detected family's shape starts an
+    /// entry), the date under the file's field order (an impossible date is a continuation
+    /// line), and in CRLF files (iOS, §3.1) only a line after a CRLF can be a header. `None`
+    /// when a date without a year comes before any year and `year` is unknown.
+    fn parse(&mut self, chunk: &Chunk, mut year: Option<i32>) -> Option<ChunkResult> {
+        let s = self.settings;
+        let mut out = ChunkResult {
+            lines: 0,
+            head: Vec::new(),
+            entries: Vec::new(),
+            tail: None,
+            last_year: None,
+            overlong_at: None,
+            overlong_after: chunk.overlong,
+        };
+        let text = chunk.text();
+        let mut previous = chunk.before;
+        for (start, end, ending) in chunk.lines() {
+            out.lines += 1;
+            let bytes = chunk.bytes.get(start..end).unwrap_or_default();
+            if bytes.len() > MAX_LINE_BYTES {
+                out.overlong_at = Some(out.lines);
+                break;
+            }
+            let before = previous.replace(ending);
+            let line: Cow<'_, str> = match text {
+                Some(text) => Cow::Borrowed(text.get(start..end).unwrap_or_default()),
+                // Invalid UTF-8 is replaced, line by line (lossy fallback, §5).
+                None => String::from_utf8_lossy(bytes),
+            };
+            let may_be_header = header::may_start_header(bytes)
+                && (!s.crlf_records || matches!(before, None | Some(Ending::CrLf | Ending::Cr)));
+            let mut started = None;
+            if let Some(h) = may_be_header
+                .then(|| header::header(&line))
+                .flatten()
+                .filter(|h| accepts(s.family, h.shape))
+            {
+                let yearless = matches!(h.date, DateFields::Named { year: None, .. });
+                if yearless && year.is_none() {
+                    return None;
+                }
+                if let Some(timestamp) = h.timestamp(s.order, s.per_line, year.unwrap_or_default())
+                {
+                    if !yearless {
+                        year = Some(timestamp.year());
+                        out.last_year = year;
+                    }
+                    started = Some((h, timestamp));
+                }
+            }
+            if let Some((h, timestamp)) = started {
+                let rest = line.get(h.rest..).unwrap_or_default();
+                let (author, body) = split_author(rest, h.shape);
+                let pending = Pending {
+                    line: out.lines,
+                    timestamp,
+                    author: author.map(|raw| cached_author(&mut self.authors, raw)),
+                    body: body.to_owned(),
+                    marked: h.leading_mark,
+                };
+                if let Some(previous) = out.tail.replace(pending) {
+                    out.entries.push(finish(s.family, previous, false));
+                }
+                continue;
+            }
+            match &mut out.tail {
+                Some(pending) => {
+                    pending.body.push('\n');
+                    pending.body.push_str(&line);
+                }
+                None => out.head.push((out.lines, line.into_owned())),
+            }
+        }
+        Some(out)
+    }
 }
 
 impl<R: BufRead> Parser<R> {
     /// A parser for `reader`, which must yield the same bytes [`super::detect`] saw.
     pub fn new(reader: R, detection: &Detection) -> Self {
-        Self {
-            lines: LineReader::new(reader),
+        Self::with_chunks(reader, detection, chunks::CHUNK_BYTES, chunks::workers())
+    }
+
+    /// A parser cutting chunks at `chunk_bytes` with `workers` threads (tests cut small chunks
+    /// to check that the cuts change nothing).
+    pub(crate) fn with_chunks(
+        reader: R,
+        detection: &Detection,
+        chunk_bytes: usize,
+        workers: usize,
+    ) -> Self {
+        let settings = Settings {
             family: detection.family,
             order: detection.date_order,
             per_line: detection.date_order_inconsistent,
             crlf_records: detection.crlf_records,
-            previous: None,
-            pending: None,
+        };
+        Self {
+            chunks: ChunkReader::with_size(reader, chunk_bytes),
+            pool: None,
+            inline: Worker::new(settings),
+            settings,
+            workers,
+            reading: true,
+            read_error: None,
+            lines: 0,
             last_year: time::OffsetDateTime::now_utc().year(),
-            authors: HashMap::new(),
+            pending: None,
+            out: VecDeque::new(),
             done: false,
         }
     }
 
-    fn finish(&self, pending: Pending, at_end: bool) -> Entry {
-        let Pending {
-            line,
-            timestamp,
-            author,
-            mut body,
-            marked,
-        } = pending;
-        if at_end {
-            let keep = body.trim_end_matches(['\n', '\r']).len();
-            body.truncate(keep);
+    /// Reads chunks until enough are in flight (or the text ends).
+    fn feed(&mut self) {
+        while self.reading {
+            if let Some(pool) = &self.pool
+                && pool.in_flight() >= pool.depth()
+            {
+                return;
+            }
+            let chunk = match self.chunks.next_chunk() {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    self.reading = false;
+                    return;
+                }
+                Err(error) => {
+                    self.reading = false;
+                    self.read_error = Some(error);
+                    return;
+                }
+            };
+            let first = self.pool.is_none();
+            let settings = self.settings;
+            // A text of one chunk is parsed on this thread: no worker to start.
+            let workers = if self.chunks.finished() {
+                1
+            } else {
+                self.workers
+            };
+            let pool = self.pool.get_or_insert_with(|| {
+                Ordered::new(workers, move || Worker::new(settings), Worker::run)
+            });
+            pool.give(Job {
+                chunk,
+                last_year: first.then_some(self.last_year),
+            });
         }
-        let classified = match &author {
-            None => body::classify_authorless(body),
-            Some(_) => {
-                let classified = body::classify(self.family, body, marked);
-                if self.family == Family::Android {
-                    // Places span three lines; single-line bodies skip the check.
-                    if memchr::memchr(b'\n', classified.body.as_bytes()).is_some() {
-                        body::android_place(classified)
-                    } else {
-                        classified
+    }
+
+    fn fail(&mut self, error: ImportError) {
+        self.pending = None;
+        self.out.push_back(Err(error));
+        self.done = true;
+        self.pool = None;
+    }
+
+    /// Joins a parsed chunk to what came before it.
+    fn merge(&mut self, parsed: ChunkResult) {
+        let offset = self.lines;
+        let family = self.settings.family;
+        for (line, text) in parsed.head {
+            match &mut self.pending {
+                Some(pending) => {
+                    if pending.body.len() + text.len() + 1 > MAX_ENTRY_BYTES {
+                        let line = pending.line;
+                        return self.fail(ImportError::Invalid(format!(
+                            "the message starting on line {line} is longer than {} MiB; this is not a WhatsApp chat export",
+                            MAX_ENTRY_BYTES >> 20
+                        )));
                     }
-                } else {
-                    classified
+                    pending.body.push('\n');
+                    pending.body.push_str(&text);
+                }
+                None => {
+                    let text = text.trim_start_matches('\u{FEFF}');
+                    if !text.trim().is_empty() {
+                        self.out.push_back(Ok(Parsed::Unparsed(Unparsed {
+                            line: offset + line,
+                            text: text.to_owned(),
+                        })));
+                    }
                 }
             }
+        }
+        if let Some(mut tail) = parsed.tail {
+            if let Some(previous) = self.pending.take() {
+                self.out
+                    .push_back(Ok(Parsed::Entry(finish(family, previous, false))));
+            }
+            self.out.extend(parsed.entries.into_iter().map(|mut entry| {
+                entry.line += offset;
+                Ok(Parsed::Entry(entry))
+            }));
+            tail.line += offset;
+            self.pending = Some(tail);
+        }
+        if let Some(year) = parsed.last_year {
+            self.last_year = year;
+        }
+        self.lines += parsed.lines;
+        if let Some(line) = parsed.overlong_at {
+            return self.fail(ImportError::LineTooLong {
+                line: offset + line,
+                limit: MAX_LINE_BYTES,
+            });
+        }
+        if parsed.overlong_after {
+            self.fail(ImportError::LineTooLong {
+                line: self.lines + 1,
+                limit: MAX_LINE_BYTES,
+            });
+        }
+    }
+
+    /// Takes the next chunk's result (or ends the text), filling `out`.
+    fn step(&mut self) {
+        self.feed();
+        let outcome = match self.pool.as_mut() {
+            Some(pool) if pool.in_flight() > 0 => pool.take(),
+            _ => {
+                self.done = true;
+                if let Some(error) = self.read_error.take() {
+                    return self.fail(error);
+                }
+                if let Some(pending) = self.pending.take() {
+                    self.out.push_back(Ok(Parsed::Entry(finish(
+                        self.settings.family,
+                        pending,
+                        true,
+                    ))));
+                }
+                return;
+            }
         };
-        Entry {
-            line,
-            timestamp,
-            author,
-            body: classified.body,
-            kind: classified.kind,
-            attachment: classified.attachment,
-            edited: classified.edited,
+        match outcome {
+            Some(Outcome::Parsed(parsed)) => self.merge(parsed),
+            Some(Outcome::NeedsYear(chunk)) => {
+                match self.inline.parse(&chunk, Some(self.last_year)) {
+                    Some(parsed) => self.merge(parsed),
+                    None => self.fail(ImportError::Invalid(
+                        "a date without a year could not be read".to_owned(),
+                    )),
+                }
+            }
+            None => self.fail(ImportError::Invalid(
+                "the parser stopped unexpectedly; please report this file".to_owned(),
+            )),
         }
     }
 }
@@ -252,82 +560,14 @@ impl<R: BufRead> Iterator for Parser<R> {
     type Item = Result<Parsed, ImportError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
         loop {
-            let ending = match self.lines.next_line() {
-                Ok(Some(ending)) => ending,
-                Ok(None) => {
-                    self.done = true;
-                    let pending = self.pending.take()?;
-                    return Some(Ok(Parsed::Entry(self.finish(pending, true))));
-                }
-                Err(error) => {
-                    self.done = true;
-                    self.pending = None;
-                    return Some(Err(error));
-                }
-            };
-            let previous = self.previous.replace(ending);
-            let may_be_header = header::may_start_header(self.lines.bytes())
-                && (!self.crlf_records
-                    || matches!(previous, None | Some(Ending::CrLf | Ending::Cr)));
-            let text = self.lines.text();
-            let line_number = self.lines.line();
-            let found = if may_be_header {
-                header::header(&text)
-            } else {
-                None
-            };
-            let started = found
-                .filter(|h| accepts(self.family, h.shape))
-                .and_then(|h| {
-                    let timestamp = h.timestamp(self.order, self.per_line, self.last_year)?;
-                    Some((h, timestamp))
-                });
-            if let Some((h, timestamp)) = started {
-                if !matches!(h.date, header::DateFields::Named { year: None, .. }) {
-                    self.last_year = timestamp.year();
-                }
-                let rest = text.get(h.rest..).unwrap_or_default();
-                let (author, body) = split_author(rest, h.shape);
-                let pending = Pending {
-                    line: line_number,
-                    timestamp,
-                    author: author.map(|raw| cached_author(&mut self.authors, raw)),
-                    body: body.to_owned(),
-                    marked: h.leading_mark,
-                };
-                if let Some(previous) = self.pending.replace(pending) {
-                    return Some(Ok(Parsed::Entry(self.finish(previous, false))));
-                }
-                continue;
+            if let Some(item) = self.out.pop_front() {
+                return Some(item);
             }
-            match &mut self.pending {
-                Some(pending) => {
-                    if pending.body.len() + text.len() + 1 > MAX_ENTRY_BYTES {
-                        let line = pending.line;
-                        self.done = true;
-                        self.pending = None;
-                        return Some(Err(ImportError::Invalid(format!(
-                            "the message starting on line {line} is longer than {} MiB; this is not a WhatsApp chat export",
-                            MAX_ENTRY_BYTES >> 20
-                        ))));
-                    }
-                    pending.body.push('\n');
-                    pending.body.push_str(&text);
-                }
-                None => {
-                    let line = text.trim_start_matches('\u{FEFF}');
-                    if !line.trim().is_empty() {
-                        return Some(Ok(Parsed::Unparsed(Unparsed {
-                            line: line_number,
-                            text: line.to_owned(),
-                        })));
-                    }
-                }
+            if self.done {
+                return None;
             }
+            self.step();
         }
     }
 }

@@ -168,7 +168,7 @@ impl<'a> ReportBuilder<'a> {
         }
         // iOS attributes the encryption notice and the group's creation to the group's name,
         // which is not a person; other attributed events name who did them.
-        if let Some(author) = &entry.author
+        if let Some(author) = entry.author.as_deref()
             && !matches!(
                 entry.kind,
                 EntryKind::System {
@@ -177,7 +177,7 @@ impl<'a> ReportBuilder<'a> {
             )
             && !self.participants.contains(author)
         {
-            self.participants.insert(author.clone());
+            self.participants.insert(author.to_owned());
         }
         if is_media(entry) {
             self.media += 1;
@@ -285,7 +285,7 @@ impl From<&Entry> for PreviewEntry {
         PreviewEntry {
             line: e.line,
             timestamp: local_rfc3339(e.timestamp),
-            author: e.author.clone(),
+            author: e.author.as_deref().map(str::to_owned),
             body: e.body.clone(),
             kind: kind_tag(&e.kind),
             attachment: e.attachment.clone(),

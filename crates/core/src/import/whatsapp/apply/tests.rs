@@ -85,7 +85,7 @@ fn entry(line: u64, author: Option<&str>, body: &str, kind: EntryKind) -> Entry 
     Entry {
         line,
         timestamp: datetime!(2021-02-14 09:05) + time::Duration::minutes(line as i64),
-        author: author.map(str::to_owned),
+        author: author.map(Into::into),
         body: body.to_owned(),
         kind,
         attachment: None,

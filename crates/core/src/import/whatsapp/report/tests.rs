@@ -33,7 +33,7 @@ fn entry(line: u64, t: PrimitiveDateTime, author: Option<&str>, kind: EntryKind)
     Parsed::Entry(Entry {
         line,
         timestamp: t,
-        author: author.map(str::to_owned),
+        author: author.map(Into::into),
         body: format!("line {line}"),
         kind,
         attachment: None,

@@ -1,0 +1,308 @@
+//! The export's bytes in chunks that end at a line end, and an ordered pool of worker threads
+//! that process them: the detect pass and the parser both split the text this way, so that two
+//! cores read one export (each chunk is about [`CHUNK_BYTES`]; a few are in flight at a time,
+//! whatever the file's size).
+//!
+//! A chunk never splits a line, nor a `\r\n` pair: a cut is made after an `\n`, or after an `\r`
+//! whose next byte is already known not to be an `\n`.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, ErrorKind};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use super::super::ImportError;
+use super::MAX_LINE_BYTES;
+
+#[cfg(test)]
+mod tests;
+
+/// The size a chunk is cut at (the next line end after it).
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+
+/// Worker threads for one pass: the machine's cores, at most four.
+pub(crate) fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// How a physical line ended. `\r\n`, `\n` and a bare `\r` all end a line (§5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Lf,
+    CrLf,
+    Cr,
+    /// The last line of a file without a final newline.
+    Eof,
+}
+
+/// Whole lines of the text.
+pub(crate) struct Chunk {
+    pub bytes: Vec<u8>,
+    /// How the line before the chunk ended (`None` for the first chunk).
+    pub before: Option<Ending>,
+    /// After this chunk's lines comes a line longer than [`MAX_LINE_BYTES`] (not read to its
+    /// end); the text is not read further.
+    pub overlong: bool,
+}
+
+impl Chunk {
+    /// The physical lines of the chunk, with how each ended.
+    pub(crate) fn lines(&self) -> Lines<'_> {
+        Lines {
+            bytes: &self.bytes,
+            pos: 0,
+        }
+    }
+
+    /// The chunk as text when it is valid UTF-8 (the usual case: one check for all its lines).
+    pub(crate) fn text(&self) -> Option<&str> {
+        simdutf8::basic::from_utf8(&self.bytes).ok()
+    }
+}
+
+/// Lines of a chunk: `(start, end)` byte offsets of the line without its ending, and the ending.
+pub(crate) struct Lines<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Iterator for Lines<'_> {
+    type Item = (usize, usize, Ending);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.pos;
+        let rest = self.bytes.get(start..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr2(b'\n', b'\r', rest) {
+            None => {
+                self.pos = self.bytes.len();
+                Some((start, self.bytes.len(), Ending::Eof))
+            }
+            Some(at) => {
+                let end = start + at;
+                if rest.get(at) == Some(&b'\n') {
+                    self.pos = end + 1;
+                    Some((start, end, Ending::Lf))
+                } else if rest.get(at + 1) == Some(&b'\n') {
+                    self.pos = end + 2;
+                    Some((start, end, Ending::CrLf))
+                } else {
+                    self.pos = end + 1;
+                    Some((start, end, Ending::Cr))
+                }
+            }
+        }
+    }
+}
+
+/// Reads a `BufRead` into [`Chunk`]s.
+pub(crate) struct ChunkReader<R> {
+    inner: R,
+    carry: Vec<u8>,
+    before: Option<Ending>,
+    size: usize,
+    done: bool,
+}
+
+fn io_error(source: std::io::Error) -> ImportError {
+    ImportError::Io {
+        path: "the chat text".to_owned(),
+        source,
+    }
+}
+
+/// Appends from `inner` until `buf` holds `target` bytes; `true` at the end of the input.
+fn read_to<R: BufRead>(
+    inner: &mut R,
+    buf: &mut Vec<u8>,
+    target: usize,
+) -> Result<bool, ImportError> {
+    while buf.len() < target {
+        let available = match inner.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_error(e)),
+        };
+        if available.is_empty() {
+            return Ok(true);
+        }
+        let n = available.len().min(target - buf.len());
+        buf.extend_from_slice(available.get(..n).unwrap_or_default());
+        inner.consume(n);
+    }
+    Ok(false)
+}
+
+/// Where to cut `buf` (the offset after the last line end whose kind is certain), if anywhere.
+fn cut(buf: &[u8]) -> Option<(usize, Ending)> {
+    let mut end = buf.len();
+    loop {
+        let at = memchr::memrchr2(b'\n', b'\r', buf.get(..end)?)?;
+        match buf.get(at) {
+            Some(b'\n') => {
+                let ending = if at > 0 && buf.get(at - 1) == Some(&b'\r') {
+                    Ending::CrLf
+                } else {
+                    Ending::Lf
+                };
+                return Some((at + 1, ending));
+            }
+            // An `\r` at the very end: an `\n` may follow in the next read.
+            _ if at + 1 == buf.len() => end = at,
+            _ => return Some((at + 1, Ending::Cr)),
+        }
+    }
+}
+
+impl<R: BufRead> ChunkReader<R> {
+    /// Chunks cut at `size` bytes (tests cut them small to check that cuts change nothing).
+    pub(crate) fn with_size(inner: R, size: usize) -> Self {
+        Self {
+            inner,
+            carry: Vec::new(),
+            before: None,
+            size: size.max(1),
+            done: false,
+        }
+    }
+
+    /// Whether the end of the text was reached (the chunk last returned was the last).
+    pub(crate) fn finished(&self) -> bool {
+        self.done
+    }
+
+    /// The next chunk; `None` after the last.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Chunk>, ImportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.reserve(self.size.min(CHUNK_BYTES));
+        let mut target = buf.len().max(self.size);
+        loop {
+            if read_to(&mut self.inner, &mut buf, target)? {
+                self.done = true;
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    before: self.before,
+                    overlong: false,
+                }));
+            }
+            if let Some((at, ending)) = cut(&buf) {
+                self.carry = buf.split_off(at);
+                let before = self.before.replace(ending);
+                return Ok(Some(Chunk {
+                    bytes: buf,
+                    before,
+                    overlong: false,
+                }));
+            }
+            // One unfinished line fills the buffer (a last `\r` may yet end it).
+            let content = buf.len() - usize::from(buf.last() == Some(&b'\r'));
+            if content > MAX_LINE_BYTES {
+                self.done = true;
+                return Ok(Some(Chunk {
+                    bytes: Vec::new(),
+                    before: self.before,
+                    overlong: true,
+                }));
+            }
+            target = buf.len() + self.size;
+        }
+    }
+}
+
+/// Jobs run on worker threads, results taken back in the order the jobs were given. Each worker
+/// keeps a state of its own (`S`). With one worker, jobs run on the caller's thread.
+pub(crate) struct Ordered<J, T, S> {
+    senders: Vec<SyncSender<J>>,
+    receivers: Vec<Receiver<T>>,
+    /// One worker: the state and the results of jobs run inline.
+    inline: Option<(S, VecDeque<T>)>,
+    work: fn(&mut S, J) -> T,
+    given: usize,
+    taken: usize,
+}
+
+impl<J: Send + 'static, T: Send + 'static, S: Send + 'static> Ordered<J, T, S> {
+    pub(crate) fn new(workers: usize, state: impl Fn() -> S, work: fn(&mut S, J) -> T) -> Self {
+        let mut pool = Self {
+            senders: Vec::new(),
+            receivers: Vec::new(),
+            inline: None,
+            work,
+            given: 0,
+            taken: 0,
+        };
+        if workers <= 1 {
+            pool.inline = Some((state(), VecDeque::new()));
+            return pool;
+        }
+        for index in 0..workers {
+            let (job_tx, job_rx) = sync_channel::<J>(2);
+            let (result_tx, result_rx) = sync_channel::<T>(2);
+            let mut own = state();
+            let spawned = std::thread::Builder::new()
+                .name(format!("import-parse-{index}"))
+                .spawn(move || {
+                    for job in job_rx {
+                        if result_tx.send(work(&mut own, job)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                // No thread to be had: what was started goes on, the rest runs inline.
+                break;
+            }
+            pool.senders.push(job_tx);
+            pool.receivers.push(result_rx);
+        }
+        if pool.senders.is_empty() {
+            pool.inline = Some((state(), VecDeque::new()));
+        }
+        pool
+    }
+
+    /// Jobs given whose results were not taken yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.given - self.taken
+    }
+
+    /// How many jobs to keep in flight.
+    pub(crate) fn depth(&self) -> usize {
+        (self.senders.len() * 2).max(1)
+    }
+
+    pub(crate) fn give(&mut self, job: J) {
+        self.given += 1;
+        if let Some((state, done)) = &mut self.inline {
+            done.push_back((self.work)(state, job));
+            return;
+        }
+        let count = self.senders.len();
+        if let Some(sender) = self.senders.get((self.given - 1) % count) {
+            // A worker that is gone leaves its result missing; `take` reports that.
+            let _ = sender.send(job);
+        }
+    }
+
+    /// The result of the oldest job not yet taken; `None` when no job is in flight, or when a
+    /// worker stopped (it panicked: a bug, reported by the caller as an error).
+    pub(crate) fn take(&mut self) -> Option<T> {
+        if self.taken == self.given {
+            return None;
+        }
+        self.taken += 1;
+        if let Some((_, done)) = &mut self.inline {
+            return done.pop_front();
+        }
+        let count = self.receivers.len();
+        self.receivers.get((self.taken - 1) % count)?.recv().ok()
+    }
+}

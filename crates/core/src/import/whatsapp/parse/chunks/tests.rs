@@ -1,0 +1,201 @@
+//! Cutting the text into chunks changes nothing: every fixture, and texts made to put cuts in
+//! awkward places, parse to the same items whatever the chunk size and the number of workers.
+
+use std::io::Cursor;
+
+use super::super::Parser;
+use super::{ChunkReader, Ending, Lines};
+use crate::import::whatsapp::ImportError;
+use crate::import::whatsapp::detect::{count, detect};
+use crate::import::whatsapp::model::Parsed;
+use crate::import::whatsapp::parse::MAX_LINE_BYTES;
+
+fn items(text: &[u8], chunk_bytes: usize, workers: usize) -> Vec<String> {
+    let Ok(detection) = detect(Cursor::new(text), None) else {
+        return Vec::new();
+    };
+    Parser::with_chunks(Cursor::new(text), &detection, chunk_bytes, workers)
+        .map(|item| format!("{item:?}"))
+        .collect()
+}
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp");
+    let mut found: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "txt"))
+        .map(|path| (path.display().to_string(), std::fs::read(&path).unwrap()))
+        .collect();
+    found.sort();
+    assert!(found.len() >= 40, "fixtures in {}", dir.display());
+    found
+}
+
+fn counts(text: &[u8], chunk_bytes: usize, workers: usize) -> String {
+    format!("{:?}", count(Cursor::new(text), chunk_bytes, workers))
+}
+
+fn check(name: &str, text: &[u8]) {
+    let whole = items(text, usize::MAX >> 1, 1);
+    let counted = counts(text, usize::MAX >> 1, 1);
+    for chunk_bytes in [1, 2, 3, 7, 64, 333] {
+        for workers in [1, 3] {
+            assert_eq!(
+                counts(text, chunk_bytes, workers),
+                counted,
+                "{name}: detection in chunks of {chunk_bytes} bytes, {workers} workers"
+            );
+            assert_eq!(
+                items(text, chunk_bytes, workers),
+                whole,
+                "{name}: chunks of {chunk_bytes} bytes, {workers} workers"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_fixture_parses_the_same_in_chunks() {
+    for (name, text) in fixtures() {
+        check(&name, &text);
+    }
+}
+
+#[test]
+fn cuts_inside_crlf_pairs_bodies_and_year_less_dates_change_nothing() {
+    let texts: [&[u8]; 5] = [
+        // iOS: CRLF between records, LF inside bodies, a header pasted after an LF.
+        b"[14/02/2021, 09:05:33] Ana: hi\r\n[14/02/2021, 09:06:00] Bo: one\ntwo\n[14/02/2021, 09:07:00] Ana: pasted\r\n[14/02/2021, 09:08:00] Bo: \xe2\x80\x8eimage omitted\r\n",
+        // Android, year-less named dates after a dated one (A21), and blank lines kept.
+        b"28 Aug 2013, 10:00 - Ana: hi\n\n29 Aug, 11:00 - Bo: there\n\nmore\n30 Aug, 12:00 - Ana: end",
+        // A preamble and bare CR line ends.
+        b"Chat history\r\r[1/5/25, 3:04:05 PM] - Nora added Ben\r[1/5/25, 3:04:06 PM] Nora: hi\r",
+        // Invalid UTF-8 inside a body.
+        b"14/02/2021, 09:05 - Ana: caf\xe9\n14/02/2021, 09:06 - Bo: ok\n",
+        // A BOM and a dangling CR at the end.
+        b"\xef\xbb\xbf14/02/2021, 09:05 - Ana: hi\n14/02/2021, 09:06 - Bo: ok\r",
+    ];
+    for (at, text) in texts.iter().enumerate() {
+        check(&format!("text {at}"), text);
+    }
+}
+
+#[test]
+fn chunks_hold_whole_lines_whatever_the_cut() {
+    let text: &[u8] = b"a\r\nb\nc\rd\r\r\n\ne";
+    let whole: Vec<(Vec<u8>, Ending)> = [
+        (&b"a"[..], Ending::CrLf),
+        (b"b", Ending::Lf),
+        (b"c", Ending::Cr),
+        (b"d", Ending::Cr),
+        (b"", Ending::CrLf),
+        (b"", Ending::Lf),
+        (b"e", Ending::Eof),
+    ]
+    .into_iter()
+    .map(|(line, ending)| (line.to_vec(), ending))
+    .collect();
+    for size in 1..=text.len() + 1 {
+        let mut reader = ChunkReader::with_size(Cursor::new(text), size);
+        let mut chunked = Vec::new();
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            let lines = Lines {
+                bytes: &chunk.bytes,
+                pos: 0,
+            };
+            for (start, end, ending) in lines {
+                chunked.push((chunk.bytes[start..end].to_vec(), ending));
+            }
+        }
+        assert_eq!(chunked, whole, "chunks of {size} bytes");
+    }
+}
+
+#[test]
+fn an_overlong_line_is_an_error_with_its_number_in_bounded_memory() {
+    let mut text =
+        b"14/02/2021, 09:05 - Ana: hi\n14/02/2021, 09:06 - Bo: ok\n14/02/2021, 09:07 - Cy: "
+            .to_vec();
+    text.resize(text.len() + MAX_LINE_BYTES + 10, b'x');
+    let detection = detect(
+        Cursor::new(b"14/02/2021, 09:05 - Ana: hi\n".as_slice()),
+        None,
+    )
+    .unwrap();
+    for (size, workers) in [(64, 2), (1 << 20, 1), (usize::MAX >> 1, 1)] {
+        let items: Vec<_> =
+            Parser::with_chunks(Cursor::new(&text), &detection, size, workers).collect();
+        let last = items.last().unwrap();
+        assert!(
+            matches!(last, Err(ImportError::LineTooLong { line: 3, .. })),
+            "chunks of {size}: {last:?}"
+        );
+        // The first entry came out; the second, which the long line might have continued, and
+        // the long line's own did not.
+        assert!(matches!(items.first(), Some(Ok(Parsed::Entry(e))) if e.line == 1));
+        assert_eq!(items.len(), 2);
+    }
+}
+
+/// A small generator (xorshift), so that the texts below are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn date_order_counts_join_across_cuts() {
+    // Ambiguous day/month dates going back and forth, invalid readings (13th month), a first
+    // header dated later than the rest (the E2E notice), headers of other shapes and text
+    // before the first header: the backward jumps and field changes counted in chunks are
+    // those of one pass.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..40 {
+        let mut text = String::new();
+        for _ in 0..rng.below(3) {
+            text.push_str("a line before the chat\n");
+        }
+        for _ in 0..rng.below(60) + 1 {
+            let (a, b) = (rng.below(14) + 1, rng.below(12) + 1);
+            match rng.below(8) {
+                0 => text.push_str(&format!(
+                    "[{a}/{b}/21, 10:0{}:00] Ana: hi\r\n",
+                    rng.below(10)
+                )),
+                1 => text.push_str("continued\n"),
+                2 => text.push_str(&format!("{a}.{b}.21, 0{}:00: Bo: x\n", rng.below(10))),
+                _ => text.push_str(&format!(
+                    "{a}/{b}/2021, {:02}:00 - Ana: hi\n",
+                    rng.below(24)
+                )),
+            }
+        }
+        check(&format!("round {round}: {text}"), text.as_bytes());
+    }
+}
+
+#[test]
+fn many_lines_before_the_first_header_are_refused_whatever_the_cut() {
+    for (blank, lines, expected) in [(false, 999, true), (false, 1000, false), (true, 1500, true)] {
+        let mut text = String::new();
+        for _ in 0..lines {
+            text.push_str(if blank { " \n" } else { "some text\n" });
+        }
+        text.push_str("14/02/2021, 09:05 - Ana: hi\n");
+        for chunk_bytes in [5, 64, 4096, usize::MAX >> 1] {
+            let found = count(Cursor::new(text.as_bytes()), chunk_bytes, 2);
+            assert_eq!(
+                found.is_ok(),
+                expected,
+                "{lines} lines, blank {blank}, chunks of {chunk_bytes}: {found:?}"
+            );
+        }
+    }
+}
