@@ -49,6 +49,10 @@ fn main() {
         full_import_child(Path::new(&path));
         return;
     }
+    if let Some(path) = std::env::var_os("WHATSAPP_BENCH_PARSE_FILE") {
+        parse_one_file(Path::new(&path));
+        return;
+    }
     let messages =
         std::env::var("WHATSAPP_BENCH_MESSAGES").map_or(MESSAGES, |n| n.parse().unwrap());
     // `WHATSAPP_BENCH_DIR` keeps the generated exports there (for profiling one stage).
@@ -284,6 +288,39 @@ fn parse_file(path: &Path, expected: &[bool]) -> (Detection, Counts, Duration) {
         }
     }
     (detection, counts, detect_time)
+}
+
+/// `WHATSAPP_BENCH_PARSE_FILE=PATH`: detect and parse one existing export, with one worker and
+/// with the default (or `WHATSAPP_BENCH_WORKERS=N`), five times each (for profiling; no
+/// generation, no import).
+fn parse_one_file(path: &Path) {
+    let workers: Vec<usize> =
+        std::env::var("WHATSAPP_BENCH_WORKERS").map_or(vec![1, 0], |n| vec![n.parse().unwrap()]);
+    for workers in workers {
+        for _ in 0..5 {
+            let started = Instant::now();
+            let source = Source::open(path).unwrap();
+            let detection = detect(source.text().unwrap(), None).unwrap();
+            let detected = started.elapsed();
+            let reader = source.text().unwrap();
+            let parser = if workers == 0 {
+                Parser::new(reader, &detection)
+            } else {
+                Parser::with_workers(reader, &detection, workers)
+            };
+            let items = parser.count();
+            println!(
+                "workers {}: {items} items, detect {:.3}s, parse {:.3}s",
+                if workers == 0 {
+                    "default".to_owned()
+                } else {
+                    workers.to_string()
+                },
+                detected.as_secs_f64(),
+                (started.elapsed() - detected).as_secs_f64()
+            );
+        }
+    }
 }
 
 // --- JavaScript reference -------------------------------------------------------------------

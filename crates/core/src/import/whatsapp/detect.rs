@@ -258,6 +258,8 @@ struct ChunkStats {
     /// A line (this number) is longer than [`MAX_LINE_BYTES`]; the chunk stops before it.
     overlong_at: Option<u64>,
     overlong_after: bool,
+    /// The chunk's buffer, to be filled again.
+    buffer: Vec<u8>,
 }
 
 /// Counts the headers of one chunk (on a worker thread).
@@ -313,6 +315,7 @@ fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
             None => {}
         }
     }
+    out.buffer = chunk.bytes;
     out
 }
 
@@ -380,11 +383,12 @@ pub(crate) fn count<R: BufRead>(
         let Some(pool) = pool.as_mut().filter(|p| p.in_flight() > 0) else {
             break;
         };
-        let chunk = pool.take().ok_or_else(|| {
+        let mut chunk = pool.take().ok_or_else(|| {
             ImportError::Invalid(
                 "the detection stopped unexpectedly; please report this file".to_owned(),
             )
         })?;
+        chunks.recycle(std::mem::take(&mut chunk.buffer));
         if !seen_header {
             // Lines before the file's first header: more than a few hundred of them means the
             // file is not an export.

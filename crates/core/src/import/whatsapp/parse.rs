@@ -60,7 +60,12 @@ pub struct Parser<R> {
     last_year: i32,
     /// The entry whose continuation lines may still come (line numbers of the file).
     pending: Option<Pending>,
-    out: VecDeque<Result<Parsed, ImportError>>,
+    /// What comes out next: `front` (lines before the first entry, the entry finished across a
+    /// cut), then the chunk's `entries` (their line numbers shifted by `offset`), then `error`.
+    front: VecDeque<Result<Parsed, ImportError>>,
+    entries: std::vec::IntoIter<Entry>,
+    offset: u64,
+    error: Option<ImportError>,
     done: bool,
 }
 
@@ -110,6 +115,8 @@ struct ChunkResult {
     overlong_at: Option<u64>,
     /// The line after the chunk is longer than [`MAX_LINE_BYTES`].
     overlong_after: bool,
+    /// The chunk's buffer, to be filled again.
+    buffer: Vec<u8>,
 }
 
 /// Distinct raw author names kept by [`cached_author`].
@@ -135,8 +142,15 @@ fn accepts(family: Family, shape: Shape) -> bool {
 }
 
 fn has_quote(text: &str) -> bool {
-    memchr::memchr2(b'"', b'\'', text.as_bytes()).is_some()
-        || (!text.is_ascii() && text.contains(['“', '”', '«', '„', '‘', '’']))
+    let bytes = text.as_bytes();
+    if memchr::memchr2(b'"', b'\'', bytes).is_some() {
+        return true;
+    }
+    // `“ ” „ ‘ ’` are E2 80 9C, 9D, 9E, 98, 99; `«` is C2 AB.
+    memchr::memchr2_iter(0xE2, 0xC2, bytes).any(|at| match bytes.get(at..at + 3) {
+        Some([0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0x9E]) => true,
+        _ => bytes.get(at..at + 2) == Some(&[0xC2, 0xAB]),
+    })
 }
 
 /// The first `": "` (memchr on the colon: cheaper than a substring search on short lines).
@@ -296,7 +310,10 @@ impl Worker {
 
     fn run(&mut self, job: Job) -> Outcome {
         match self.parse(&job.chunk, job.last_year) {
-            Some(parsed) => Outcome::Parsed(parsed),
+            Some(mut parsed) => {
+                parsed.buffer = job.chunk.bytes;
+                Outcome::Parsed(parsed)
+            }
             None => Outcome::NeedsYear(job.chunk),
         }
     }
@@ -311,11 +328,13 @@ impl Worker {
         let mut out = ChunkResult {
             lines: 0,
             head: Vec::new(),
-            entries: Vec::new(),
+            // About one entry per 90 bytes in real exports.
+            entries: Vec::with_capacity(chunk.bytes.len() / 64),
             tail: None,
             last_year: None,
             overlong_at: None,
             overlong_after: chunk.overlong,
+            buffer: Vec::new(),
         };
         let text = chunk.text();
         let mut previous = chunk.before;
@@ -386,6 +405,11 @@ impl<R: BufRead> Parser<R> {
         Self::with_chunks(reader, detection, chunks::CHUNK_BYTES, chunks::workers())
     }
 
+    /// A parser with `workers` threads (1: parse on the caller's thread).
+    pub fn with_workers(reader: R, detection: &Detection, workers: usize) -> Self {
+        Self::with_chunks(reader, detection, chunks::CHUNK_BYTES, workers)
+    }
+
     /// A parser cutting chunks at `chunk_bytes` with `workers` threads (tests cut small chunks
     /// to check that the cuts change nothing).
     pub(crate) fn with_chunks(
@@ -411,7 +435,10 @@ impl<R: BufRead> Parser<R> {
             lines: 0,
             last_year: time::OffsetDateTime::now_utc().year(),
             pending: None,
-            out: VecDeque::new(),
+            front: VecDeque::new(),
+            entries: Vec::new().into_iter(),
+            offset: 0,
+            error: None,
             done: false,
         }
     }
@@ -456,13 +483,14 @@ impl<R: BufRead> Parser<R> {
 
     fn fail(&mut self, error: ImportError) {
         self.pending = None;
-        self.out.push_back(Err(error));
+        self.error = Some(error);
         self.done = true;
         self.pool = None;
     }
 
     /// Joins a parsed chunk to what came before it.
-    fn merge(&mut self, parsed: ChunkResult) {
+    fn merge(&mut self, mut parsed: ChunkResult) {
+        self.chunks.recycle(std::mem::take(&mut parsed.buffer));
         let offset = self.lines;
         let family = self.settings.family;
         for (line, text) in parsed.head {
@@ -481,7 +509,7 @@ impl<R: BufRead> Parser<R> {
                 None => {
                     let text = text.trim_start_matches('\u{FEFF}');
                     if !text.trim().is_empty() {
-                        self.out.push_back(Ok(Parsed::Unparsed(Unparsed {
+                        self.front.push_back(Ok(Parsed::Unparsed(Unparsed {
                             line: offset + line,
                             text: text.to_owned(),
                         })));
@@ -491,13 +519,11 @@ impl<R: BufRead> Parser<R> {
         }
         if let Some(mut tail) = parsed.tail {
             if let Some(previous) = self.pending.take() {
-                self.out
+                self.front
                     .push_back(Ok(Parsed::Entry(finish(family, previous, false))));
             }
-            self.out.extend(parsed.entries.into_iter().map(|mut entry| {
-                entry.line += offset;
-                Ok(Parsed::Entry(entry))
-            }));
+            self.entries = parsed.entries.into_iter();
+            self.offset = offset;
             tail.line += offset;
             self.pending = Some(tail);
         }
@@ -530,7 +556,7 @@ impl<R: BufRead> Parser<R> {
                     return self.fail(error);
                 }
                 if let Some(pending) = self.pending.take() {
-                    self.out.push_back(Ok(Parsed::Entry(finish(
+                    self.front.push_back(Ok(Parsed::Entry(finish(
                         self.settings.family,
                         pending,
                         true,
@@ -561,8 +587,15 @@ impl<R: BufRead> Iterator for Parser<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.out.pop_front() {
+            if let Some(item) = self.front.pop_front() {
                 return Some(item);
+            }
+            if let Some(mut entry) = self.entries.next() {
+                entry.line += self.offset;
+                return Some(Ok(Parsed::Entry(entry)));
+            }
+            if let Some(error) = self.error.take() {
+                return Some(Err(error));
             }
             if self.done {
                 return None;

@@ -15,7 +15,6 @@ use crate::import::whatsapp::archive::Source;
 use crate::import::whatsapp::detect::detect;
 use crate::import::whatsapp::model::{DateOrder, Parsed};
 use crate::import::whatsapp::parse::Parser;
-use crate::import::whatsapp::parse::chunks::CHUNK_BYTES;
 use crate::import::whatsapp::report::{
     MediaFiles, PREVIEW_ENTRIES, Preview, PreviewEntry, ReportBuilder, guess_me,
 };
@@ -81,7 +80,7 @@ pub fn import(
     };
     // One parsing thread: the database writer is the slower side, and a second worker would
     // take the core it writes on.
-    let parser = Parser::with_chunks(reader, &detection, CHUNK_BYTES, 1);
+    let parser = Parser::with_workers(reader, &detection, 1);
     let bytes_done = move || read.load(Ordering::Relaxed);
     std::thread::scope(|scope| {
         run(

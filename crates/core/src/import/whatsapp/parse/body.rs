@@ -82,9 +82,26 @@ const fn lead_mask() -> [u16; 256] {
 /// with fixed capitals, so the gate is case-exact; the comparisons after it are not).
 const LEAD_MASK: [u16; 256] = lead_mask();
 
+/// Whether `text` holds an invisible mark ([`is_mark`]), by its UTF-8 bytes: U+061C is D8 9C,
+/// U+200B–U+200F E2 80 8B–8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069 E2 81 A6–A9, U+FEFF
+/// EF BB BF.
+pub(super) fn has_mark(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr3_iter(0xE2, 0xEF, 0xD8, bytes).any(|at| {
+        matches!(
+            bytes.get(at..at + 3),
+            Some(
+                [0xE2, 0x80, 0x8B..=0x8F | 0xAA..=0xAE]
+                | [0xE2, 0x81, 0xA6..=0xA9]
+                | [0xEF, 0xBB, 0xBF]
+                | [0xD8, 0x9C, _],
+            )
+        ) || bytes.get(at..at + 2) == Some(&[0xD8, 0x9C])
+    })
+}
+
 pub(super) fn strip_marks(text: &str) -> std::borrow::Cow<'_, str> {
-    // Marks are encoded with lead bytes 0xD8 (U+061C), 0xE2 (U+200x, U+202x, U+206x), 0xEF (U+FEFF).
-    if memchr::memchr3(0xE2, 0xEF, 0xD8, text.as_bytes()).is_some() && text.contains(is_mark) {
+    if has_mark(text) {
         std::borrow::Cow::Owned(text.chars().filter(|c| !is_mark(*c)).collect())
     } else {
         std::borrow::Cow::Borrowed(text)

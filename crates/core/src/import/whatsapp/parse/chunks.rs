@@ -101,6 +101,9 @@ impl Iterator for Lines<'_> {
 pub(crate) struct ChunkReader<R> {
     inner: R,
     carry: Vec<u8>,
+    /// Buffers of chunks already processed, handed back to be filled again (fresh 1 MiB
+    /// buffers cost page faults, and freeing them on a worker thread unmaps them).
+    spare: Vec<Vec<u8>>,
     before: Option<Ending>,
     size: usize,
     done: bool,
@@ -162,9 +165,18 @@ impl<R: BufRead> ChunkReader<R> {
         Self {
             inner,
             carry: Vec::new(),
+            spare: Vec::new(),
             before: None,
             size: size.max(1),
             done: false,
+        }
+    }
+
+    /// Takes back the buffer of a processed chunk, to be filled again.
+    pub(crate) fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.spare.len() < 8 && buffer.capacity() <= 2 * CHUNK_BYTES + MAX_LINE_BYTES {
+            buffer.clear();
+            self.spare.push(buffer);
         }
     }
 
@@ -178,8 +190,11 @@ impl<R: BufRead> ChunkReader<R> {
         if self.done {
             return Ok(None);
         }
-        let mut buf = std::mem::take(&mut self.carry);
-        buf.reserve(self.size.min(CHUNK_BYTES));
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.reserve(self.size.min(CHUNK_BYTES) + self.carry.len());
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
         let mut target = buf.len().max(self.size);
         loop {
             if read_to(&mut self.inner, &mut buf, target)? {
@@ -194,7 +209,9 @@ impl<R: BufRead> ChunkReader<R> {
                 }));
             }
             if let Some((at, ending)) = cut(&buf) {
-                self.carry = buf.split_off(at);
+                self.carry
+                    .extend_from_slice(buf.get(at..).unwrap_or_default());
+                buf.truncate(at);
                 let before = self.before.replace(ending);
                 return Ok(Some(Chunk {
                     bytes: buf,

@@ -2,8 +2,10 @@
 
 use time::macros::datetime;
 
+use super::body::has_mark;
+use super::header::is_mark;
 use super::header::{DateFields, Meridiem, Shape, header};
-use super::{normalize_author, split_author};
+use super::{has_quote, normalize_author, split_author};
 use crate::import::whatsapp::model::{DateOrder, EntryKind, Family, MediaKind};
 
 fn stamp(line: &str, order: DateOrder) -> Option<time::PrimitiveDateTime> {
@@ -260,4 +262,18 @@ fn a_file_name_without_the_marker_is_not_an_attachment() {
             omitted: false
         }
     );
+}
+
+#[test]
+fn byte_level_mark_and_quote_checks_agree_with_the_characters() {
+    for code in 0..=0x10FFFF_u32 {
+        let Some(c) = char::from_u32(code) else {
+            continue;
+        };
+        let text = format!("a{c}b");
+        assert_eq!(has_mark(&text), is_mark(c), "{code:#x}");
+        let quote = matches!(c, '"' | '\'' | '“' | '”' | '«' | '„' | '‘' | '’');
+        assert_eq!(has_quote(&text), quote, "{code:#x}");
+    }
+    assert!(!has_mark("\u{E2}\u{80}") && !has_mark("…’") && has_mark("x\u{200E}"));
 }
