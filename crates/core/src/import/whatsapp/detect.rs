@@ -268,26 +268,16 @@ fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
         overlong_after: chunk.overlong,
         ..ChunkStats::default()
     };
-    let text = chunk.text();
-    let mut previous = chunk.before;
-    for (start, end, ending) in chunk.lines() {
-        out.lines += 1;
-        let bytes = chunk.bytes.get(start..end).unwrap_or_default();
-        if bytes.len() > MAX_LINE_BYTES {
-            out.overlong_at = Some(out.lines);
-            break;
-        }
-        let before = previous.replace(ending);
+    let mut walk = chunk.walk();
+    for line in walk.by_ref() {
+        let bytes = line.bytes;
         let before_header = out.first_header.is_none();
         if !before_header && !header::may_start_header(bytes) {
             continue;
         }
-        let line = match text {
-            Some(text) => std::borrow::Cow::Borrowed(text.get(start..end).unwrap_or_default()),
-            None => String::from_utf8_lossy(bytes),
-        };
+        let text = line.text();
         let found = if header::may_start_header(bytes) {
-            header::header(&line)
+            header::header(&text)
         } else {
             None
         };
@@ -299,22 +289,24 @@ fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
                     Shape::Legacy => 2,
                 };
                 if let Some(stats) = out.shapes.get_mut(slot) {
-                    stats.add(&h, before);
+                    stats.add(&h, line.before);
                 }
-                out.first_header.get_or_insert(out.lines);
+                out.first_header.get_or_insert(line.number);
             }
             // Only needed until the first header: whether the file has any text at all, and
             // a preamble (WhatsApp Web).
             None if before_header && out.first_text.is_none() => {
                 let blank = bytes.iter().all(u8::is_ascii_whitespace)
-                    || line.trim_matches(['\u{FEFF}', ' ', '\t']).is_empty();
+                    || text.trim_matches(['\u{FEFF}', ' ', '\t']).is_empty();
                 if !blank {
-                    out.first_text = Some(out.lines);
+                    out.first_text = Some(line.number);
                 }
             }
             None => {}
         }
     }
+    out.lines = walk.number;
+    out.overlong_at = walk.overlong_at;
     out.buffer = chunk.bytes;
     out
 }

@@ -17,7 +17,6 @@ mod polls;
 mod tests;
 pub(crate) mod timestamp;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
 use std::sync::Arc;
@@ -336,21 +335,10 @@ impl Worker {
             overlong_after: chunk.overlong,
             buffer: Vec::new(),
         };
-        let text = chunk.text();
-        let mut previous = chunk.before;
-        for (start, end, ending) in chunk.lines() {
-            out.lines += 1;
-            let bytes = chunk.bytes.get(start..end).unwrap_or_default();
-            if bytes.len() > MAX_LINE_BYTES {
-                out.overlong_at = Some(out.lines);
-                break;
-            }
-            let before = previous.replace(ending);
-            let line: Cow<'_, str> = match text {
-                Some(text) => Cow::Borrowed(text.get(start..end).unwrap_or_default()),
-                // Invalid UTF-8 is replaced, line by line (lossy fallback, §5).
-                None => String::from_utf8_lossy(bytes),
-            };
+        let mut walk = chunk.walk();
+        for walked in walk.by_ref() {
+            let (bytes, before) = (walked.bytes, walked.before);
+            let line = walked.text();
             let may_be_header = header::may_start_header(bytes)
                 && (!s.crlf_records || matches!(before, None | Some(Ending::CrLf | Ending::Cr)));
             let mut started = None;
@@ -376,7 +364,7 @@ impl Worker {
                 let rest = line.get(h.rest..).unwrap_or_default();
                 let (author, body) = split_author(rest, h.shape);
                 let pending = Pending {
-                    line: out.lines,
+                    line: walked.number,
                     timestamp,
                     author: author.map(|raw| cached_author(&mut self.authors, raw)),
                     body: body.to_owned(),
@@ -392,9 +380,11 @@ impl Worker {
                     pending.body.push('\n');
                     pending.body.push_str(&line);
                 }
-                None => out.head.push((out.lines, line.into_owned())),
+                None => out.head.push((walked.number, line.into_owned())),
             }
         }
+        out.lines = walk.number;
+        out.overlong_at = walk.overlong_at;
         Some(out)
     }
 }

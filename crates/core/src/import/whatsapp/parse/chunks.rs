@@ -6,6 +6,7 @@
 //! A chunk never splits a line, nor a `\r\n` pair: a cut is made after an `\n`, or after an `\r`
 //! whose next byte is already known not to be an `\n`.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{BufRead, ErrorKind};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -53,9 +54,75 @@ impl Chunk {
         }
     }
 
-    /// The chunk as text when it is valid UTF-8 (the usual case: one check for all its lines).
-    pub(crate) fn text(&self) -> Option<&str> {
-        simdutf8::basic::from_utf8(&self.bytes).ok()
+    /// The chunk's lines, numbered from 1, up to the first longer than [`MAX_LINE_BYTES`].
+    pub(crate) fn walk(&self) -> Walk<'_> {
+        Walk {
+            lines: self.lines(),
+            bytes: &self.bytes,
+            // Valid UTF-8 is the usual case: one check for all the lines.
+            text: simdutf8::basic::from_utf8(&self.bytes).ok(),
+            previous: self.before,
+            number: 0,
+            overlong_at: None,
+        }
+    }
+}
+
+/// One line of a chunk.
+pub(crate) struct Line<'a> {
+    /// Counted from the chunk's start (1-based).
+    pub number: u64,
+    /// Without its ending.
+    pub bytes: &'a [u8],
+    /// How the line before it ended (`None` for the file's first line).
+    pub before: Option<Ending>,
+    text: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    /// The line as text; invalid UTF-8 is replaced (lossy fallback, §5).
+    pub(crate) fn text(&self) -> Cow<'a, str> {
+        match self.text {
+            Some(text) => Cow::Borrowed(text),
+            None => String::from_utf8_lossy(self.bytes),
+        }
+    }
+}
+
+/// The lines of a chunk ([`Chunk::walk`]). It stops before a line longer than
+/// [`MAX_LINE_BYTES`], whose number is then `overlong_at`; `number` counts the lines seen,
+/// that one included.
+pub(crate) struct Walk<'a> {
+    lines: Lines<'a>,
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+    previous: Option<Ending>,
+    pub number: u64,
+    pub overlong_at: Option<u64>,
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        if self.overlong_at.is_some() {
+            return None;
+        }
+        let (start, end, ending) = self.lines.next()?;
+        self.number += 1;
+        let bytes = self.bytes.get(start..end).unwrap_or_default();
+        if bytes.len() > MAX_LINE_BYTES {
+            self.overlong_at = Some(self.number);
+            return None;
+        }
+        Some(Line {
+            number: self.number,
+            bytes,
+            before: self.previous.replace(ending),
+            text: self
+                .text
+                .map(|text| text.get(start..end).unwrap_or_default()),
+        })
     }
 }
 
