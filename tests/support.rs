@@ -10,10 +10,13 @@ use anyhow::{Context, Result, bail};
 
 pub mod window;
 
-/// A TCP port on loopback that nothing listens on right now.
-pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+/// Two distinct TCP ports on loopback that nothing listens on right now. Both are held until
+/// both are chosen: binding port 0 twice in a row, releasing the first before asking again,
+/// can return the same port.
+pub fn two_free_ports() -> Result<(u16, u16)> {
+    let first = TcpListener::bind("127.0.0.1:0")?;
+    let second = TcpListener::bind("127.0.0.1:0")?;
+    Ok((first.local_addr()?.port(), second.local_addr()?.port()))
 }
 
 /// Waits until something accepts connections on `port`, or fails after `timeout`.
@@ -73,8 +76,9 @@ impl TauriDriver {
         if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
             bail!("no display: run this test under xvfb-run (make test-app does)");
         }
-        let port = free_port()?;
-        let native_port = free_port()?;
+        // tauri-driver listens on one, WebKitWebDriver on the other: the same port twice makes
+        // the first session fail ("webdriver server did not respond", seen once in CI).
+        let (port, native_port) = two_free_ports()?;
         let mut cmd = Command::new("tauri-driver");
         cmd.args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
