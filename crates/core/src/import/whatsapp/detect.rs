@@ -263,7 +263,7 @@ struct ChunkStats {
 }
 
 /// Counts the headers of one chunk (on a worker thread).
-fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
+fn scan(headers: &mut header::Reader, chunk: Chunk) -> ChunkStats {
     let mut out = ChunkStats {
         overlong_after: chunk.overlong,
         ..ChunkStats::default()
@@ -277,7 +277,7 @@ fn scan(_: &mut (), chunk: Chunk) -> ChunkStats {
         }
         let text = line.text();
         let found = if header::may_start_header(bytes) {
-            header::header(&text)
+            headers.header(&text)
         } else {
             None
         };
@@ -348,7 +348,7 @@ pub(crate) fn count<R: BufRead>(
     workers: usize,
 ) -> Result<Counted, ImportError> {
     let mut chunks = ChunkReader::with_size(reader, chunk_bytes);
-    let mut pool: Option<Ordered<Chunk, ChunkStats, ()>> = None;
+    let mut pool: Option<Ordered<Chunk, ChunkStats, header::Reader>> = None;
     let mut stats: [Stats; 3] = Default::default();
     let mut lines = 0_u64;
     let mut any_text = false;
@@ -362,8 +362,10 @@ pub(crate) fn count<R: BufRead>(
                 Ok(Some(chunk)) => {
                     // A text of one chunk is counted on this thread: no worker to start.
                     let workers = if chunks.finished() { 1 } else { workers };
-                    pool.get_or_insert_with(|| Ordered::new(workers, || (), scan))
-                        .give(chunk);
+                    pool.get_or_insert_with(|| {
+                        Ordered::new(workers, header::Reader::default, scan)
+                    })
+                    .give(chunk);
                 }
                 Ok(None) => reading = false,
                 Err(error) => {

@@ -62,7 +62,10 @@ pub struct Parser<R> {
     /// What comes out next: `front` (lines before the first entry, the entry finished across a
     /// cut), then the chunk's `entries` (their line numbers shifted by `offset`), then `error`.
     front: VecDeque<Result<Parsed, ImportError>>,
-    entries: std::vec::IntoIter<Entry>,
+    entries: VecDeque<Entry>,
+    /// Emptied entry lists, handed to the workers again (a chunk's list is megabytes: reusing
+    /// it spares the allocator).
+    spare_entries: Vec<Vec<Entry>>,
     offset: u64,
     error: Option<ImportError>,
     done: bool,
@@ -83,11 +86,14 @@ struct Settings {
 /// input).
 struct Worker {
     settings: Settings,
-    authors: HashMap<Box<str>, Arc<str>>,
+    authors: Authors,
+    headers: header::Reader,
 }
 
 struct Job {
     chunk: Chunk,
+    /// An emptied list to fill with the chunk's entries.
+    entries: Vec<Entry>,
     /// The year for dates without one, when known (the first chunk); see [`Outcome`].
     last_year: Option<i32>,
 }
@@ -118,6 +124,10 @@ struct ChunkResult {
     buffer: Vec<u8>,
 }
 
+/// Raw author names and their normalised form (foldhash: the names are short, and its seed is
+/// random per map).
+type Authors = HashMap<Box<str>, Arc<str>, foldhash::fast::RandomState>;
+
 /// Distinct raw author names kept by [`cached_author`].
 const AUTHORS_CACHED: usize = 1024;
 
@@ -128,6 +138,8 @@ struct Pending {
     author: Option<Arc<str>>,
     body: String,
     marked: bool,
+    /// Continuation lines were added to `body` (a one-line body holds no `\n`).
+    multiline: bool,
 }
 
 /// Whether a header shape may start an entry in a file of this family.
@@ -140,8 +152,43 @@ fn accepts(family: Family, shape: Shape) -> bool {
     }
 }
 
+/// Whether one of the eight bytes of `word` is `byte` (the classic zero-byte test on
+/// `word ^ byte…`: exact as a yes/no for the whole word).
+fn word_has(word: u64, byte: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
 fn has_quote(text: &str) -> bool {
     let bytes = text.as_bytes();
+    // Author names are short: eight bytes at a time costs less than setting up the vector
+    // searches. A quote starts with `"`, `'`, or the lead byte of `“ ” „ ‘ ’ «` (E2, C2).
+    if bytes.len() <= 64 {
+        let words = bytes.chunks_exact(8);
+        let tail = words.remainder();
+        let lead_in_words = words.filter_map(|w| <[u8; 8]>::try_from(w).ok()).any(|w| {
+            let word = u64::from_le_bytes(w);
+            word_has(word, b'"')
+                || word_has(word, b'\'')
+                || word_has(word, 0xE2)
+                || word_has(word, 0xC2)
+        });
+        let lead_in_tail = tail.iter().any(|b| matches!(b, b'"' | b'\'' | 0xE2 | 0xC2));
+        if !lead_in_words && !lead_in_tail {
+            return false;
+        }
+        return bytes.iter().enumerate().any(|(at, b)| match b {
+            b'"' | b'\'' => true,
+            0xE2 => matches!(
+                bytes.get(at + 1..at + 3),
+                Some([0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0x9E])
+            ),
+            0xC2 => bytes.get(at + 1) == Some(&0xAB),
+            _ => false,
+        });
+    }
     if memchr::memchr2(b'"', b'\'', bytes).is_some() {
         return true;
     }
@@ -250,7 +297,7 @@ pub(crate) fn normalize_author(raw: &str) -> String {
 }
 
 /// [`normalize_author`], remembered in `authors` (see [`Parser::authors`]).
-fn cached_author(authors: &mut HashMap<Box<str>, Arc<str>>, raw: &str) -> Arc<str> {
+fn cached_author(authors: &mut Authors, raw: &str) -> Arc<str> {
     if let Some(name) = authors.get(raw) {
         return Arc::clone(name);
     }
@@ -269,6 +316,7 @@ fn finish(family: Family, pending: Pending, at_end: bool) -> Entry {
         author,
         mut body,
         marked,
+        multiline,
     } = pending;
     if at_end {
         let keep = body.trim_end_matches(['\n', '\r']).len();
@@ -277,11 +325,9 @@ fn finish(family: Family, pending: Pending, at_end: bool) -> Entry {
     let classified = match &author {
         None => body::classify_authorless(body),
         Some(_) => {
-            let classified = body::classify(family, body, marked);
+            let classified = body::classify_lines(family, body, marked, multiline);
             // Places span three lines; single-line bodies skip the check.
-            if family == Family::Android
-                && memchr::memchr(b'\n', classified.body.as_bytes()).is_some()
-            {
+            if family == Family::Android && multiline {
                 body::android_place(classified)
             } else {
                 classified
@@ -303,12 +349,13 @@ impl Worker {
     fn new(settings: Settings) -> Self {
         Self {
             settings,
-            authors: HashMap::new(),
+            authors: Authors::default(),
+            headers: header::Reader::default(),
         }
     }
 
     fn run(&mut self, job: Job) -> Outcome {
-        match self.parse(&job.chunk, job.last_year) {
+        match self.parse(&job.chunk, job.last_year, job.entries) {
             Some(mut parsed) => {
                 parsed.buffer = job.chunk.bytes;
                 Outcome::Parsed(parsed)
@@ -322,13 +369,20 @@ impl Worker {
     /// entry), the date under the file's field order (an impossible date is a continuation
     /// line), and in CRLF files (iOS, §3.1) only a line after a CRLF can be a header. `None`
     /// when a date without a year comes before any year and `year` is unknown.
-    fn parse(&mut self, chunk: &Chunk, mut year: Option<i32>) -> Option<ChunkResult> {
+    fn parse(
+        &mut self,
+        chunk: &Chunk,
+        mut year: Option<i32>,
+        mut entries: Vec<Entry>,
+    ) -> Option<ChunkResult> {
         let s = self.settings;
+        entries.clear();
+        // About one entry per 90 bytes in real exports.
+        entries.reserve(chunk.bytes.len() / 64);
         let mut out = ChunkResult {
             lines: 0,
             head: Vec::new(),
-            // About one entry per 90 bytes in real exports.
-            entries: Vec::with_capacity(chunk.bytes.len() / 64),
+            entries,
             tail: None,
             last_year: None,
             overlong_at: None,
@@ -343,7 +397,7 @@ impl Worker {
                 && (!s.crlf_records || matches!(before, None | Some(Ending::CrLf | Ending::Cr)));
             let mut started = None;
             if let Some(h) = may_be_header
-                .then(|| header::header(&line))
+                .then(|| self.headers.header(&line))
                 .flatten()
                 .filter(|h| accepts(s.family, h.shape))
             {
@@ -369,6 +423,7 @@ impl Worker {
                     author: author.map(|raw| cached_author(&mut self.authors, raw)),
                     body: body.to_owned(),
                     marked: h.leading_mark,
+                    multiline: false,
                 };
                 if let Some(previous) = out.tail.replace(pending) {
                     out.entries.push(finish(s.family, previous, false));
@@ -377,6 +432,7 @@ impl Worker {
             }
             match &mut out.tail {
                 Some(pending) => {
+                    pending.multiline = true;
                     pending.body.push('\n');
                     pending.body.push_str(&line);
                 }
@@ -426,7 +482,8 @@ impl<R: BufRead> Parser<R> {
             last_year: time::OffsetDateTime::now_utc().year(),
             pending: None,
             front: VecDeque::new(),
-            entries: Vec::new().into_iter(),
+            entries: VecDeque::new(),
+            spare_entries: Vec::new(),
             offset: 0,
             error: None,
             done: false,
@@ -466,8 +523,18 @@ impl<R: BufRead> Parser<R> {
             });
             pool.give(Job {
                 chunk,
+                entries: self.spare_entries.pop().unwrap_or_default(),
                 last_year: first.then_some(self.last_year),
             });
+        }
+    }
+
+    /// Keeps an emptied entry list for a later chunk (as many as chunks in flight).
+    fn recycle_entries(&mut self, mut entries: Vec<Entry>) {
+        let wanted = self.pool.as_ref().map_or(1, |pool| pool.depth() + 1);
+        if entries.capacity() > 0 && self.spare_entries.len() < wanted {
+            entries.clear();
+            self.spare_entries.push(entries);
         }
     }
 
@@ -493,6 +560,7 @@ impl<R: BufRead> Parser<R> {
                             MAX_ENTRY_BYTES >> 20
                         )));
                     }
+                    pending.multiline = true;
                     pending.body.push('\n');
                     pending.body.push_str(&text);
                 }
@@ -512,10 +580,13 @@ impl<R: BufRead> Parser<R> {
                 self.front
                     .push_back(Ok(Parsed::Entry(finish(family, previous, false))));
             }
-            self.entries = parsed.entries.into_iter();
+            let done = std::mem::replace(&mut self.entries, parsed.entries.into());
+            self.recycle_entries(done.into());
             self.offset = offset;
             tail.line += offset;
             self.pending = Some(tail);
+        } else {
+            self.recycle_entries(parsed.entries);
         }
         if let Some(year) = parsed.last_year {
             self.last_year = year;
@@ -558,7 +629,8 @@ impl<R: BufRead> Parser<R> {
         match outcome {
             Some(Outcome::Parsed(parsed)) => self.merge(parsed),
             Some(Outcome::NeedsYear(chunk)) => {
-                match self.inline.parse(&chunk, Some(self.last_year)) {
+                let entries = self.spare_entries.pop().unwrap_or_default();
+                match self.inline.parse(&chunk, Some(self.last_year), entries) {
                     Some(parsed) => self.merge(parsed),
                     None => self.fail(ImportError::Invalid(
                         "a date without a year could not be read".to_owned(),
@@ -580,7 +652,7 @@ impl<R: BufRead> Iterator for Parser<R> {
             if let Some(item) = self.front.pop_front() {
                 return Some(item);
             }
-            if let Some(mut entry) = self.entries.next() {
+            if let Some(mut entry) = self.entries.pop_front() {
                 entry.line += self.offset;
                 return Some(Ok(Parsed::Entry(entry)));
             }

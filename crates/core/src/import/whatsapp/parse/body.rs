@@ -223,17 +223,30 @@ pub(crate) fn classify_authorless(body: String) -> Classified {
     }
 }
 
-/// Classifies an authored body. `marked`: the header line started with a mark (iOS puts LRM
-/// before generated texts).
+/// [`classify_lines`], finding out whether the body has more than one line (for tests).
+#[cfg(test)]
 pub(crate) fn classify(family: Family, body: String, marked: bool) -> Classified {
+    let multiline = memchr::memchr(b'\n', body.as_bytes()).is_some();
+    classify_lines(family, body, marked, multiline)
+}
+
+/// Classifies an authored body. `marked`: the header line started with a mark (iOS puts LRM
+/// before generated texts). `multiline`: the body may hold a `\n` (`false`: it holds none, and
+/// is not searched for one).
+pub(crate) fn classify_lines(
+    family: Family,
+    body: String,
+    marked: bool,
+    multiline: bool,
+) -> Classified {
     let mut body = body;
     let edited = strip_edited(&mut body);
-    let mut out = classify_inner(family, body, marked);
+    let mut out = classify_inner(family, body, marked, multiline);
     out.edited = edited;
     out
 }
 
-fn classify_inner(family: Family, body: String, marked: bool) -> Classified {
+fn classify_inner(family: Family, body: String, marked: bool, multiline: bool) -> Classified {
     let text = |body: String| Classified {
         kind: EntryKind::Text,
         body: strip_mention_isolates(body),
@@ -248,8 +261,17 @@ fn classify_inner(family: Family, body: String, marked: bool) -> Classified {
             edited: false,
         };
     }
-    let (first, rest) = match body.split_once('\n') {
-        Some((first, rest)) => (first, Some(rest)),
+    // memchr: cheaper than a char search on the short bodies most messages are.
+    let newline = if multiline {
+        memchr::memchr(b'\n', body.as_bytes())
+    } else {
+        None
+    };
+    let (first, rest) = match newline {
+        Some(at) => (
+            body.get(..at).unwrap_or_default(),
+            Some(body.get(at + 1..).unwrap_or_default()),
+        ),
         None => (body.as_str(), None),
     };
     let core = first.trim_start_matches(is_mark);

@@ -7,9 +7,11 @@
 //! whose next byte is already known not to be an `\n`.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, ErrorKind};
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use super::super::ImportError;
 use super::MAX_LINE_BYTES;
@@ -51,6 +53,8 @@ impl Chunk {
         Lines {
             bytes: &self.bytes,
             pos: 0,
+            // Android exports hold no `\r`: one byte to look for is a faster search.
+            cr: memchr::memchr(b'\r', &self.bytes).is_some(),
         }
     }
 
@@ -130,6 +134,8 @@ impl<'a> Iterator for Walk<'a> {
 pub(crate) struct Lines<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The bytes hold a `\r`.
+    cr: bool,
 }
 
 impl Iterator for Lines<'_> {
@@ -142,7 +148,12 @@ impl Iterator for Lines<'_> {
         if rest.is_empty() {
             return None;
         }
-        match memchr::memchr2(b'\n', b'\r', rest) {
+        let found = if self.cr {
+            memchr::memchr2(b'\n', b'\r', rest)
+        } else {
+            memchr::memchr(b'\n', rest)
+        };
+        match found {
             None => {
                 self.pos = self.bytes.len();
                 Some((start, self.bytes.len(), Ending::Eof))
@@ -183,26 +194,32 @@ fn io_error(source: std::io::Error) -> ImportError {
     }
 }
 
-/// Appends from `inner` until `buf` holds `target` bytes; `true` at the end of the input.
+/// Reads from `inner` into `buf` after its first `filled` bytes until `target` bytes are
+/// filled: the bytes filled, and whether the input ended. Reads straight into `buf` (a large
+/// read bypasses a `BufReader`'s own buffer: one copy, not two); `buf` only grows, and the bytes
+/// past the filled ones are left as they were (a recycled buffer is not zeroed again).
 fn read_to<R: BufRead>(
     inner: &mut R,
     buf: &mut Vec<u8>,
+    mut filled: usize,
     target: usize,
-) -> Result<bool, ImportError> {
-    while buf.len() < target {
-        let available = match inner.fill_buf() {
-            Ok(available) => available,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_error(e)),
-        };
-        if available.is_empty() {
-            return Ok(true);
+) -> Result<(usize, bool), ImportError> {
+    loop {
+        if filled >= target {
+            return Ok((filled, false));
         }
-        let n = available.len().min(target - buf.len());
-        buf.extend_from_slice(available.get(..n).unwrap_or_default());
-        inner.consume(n);
+        // At most a chunk's size at a time (tests read "everything" with `usize::MAX`).
+        let end = target.min(filled + CHUNK_BYTES);
+        if buf.len() < end {
+            buf.resize(end, 0);
+        }
+        match inner.read(buf.get_mut(filled..end).unwrap_or_default()) {
+            Ok(0) => return Ok((filled, true)),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(e)),
+        }
     }
-    Ok(false)
 }
 
 /// Where to cut `buf` (the offset after the last line end whose kind is certain), if anywhere.
@@ -240,9 +257,8 @@ impl<R: BufRead> ChunkReader<R> {
     }
 
     /// Takes back the buffer of a processed chunk, to be filled again.
-    pub(crate) fn recycle(&mut self, mut buffer: Vec<u8>) {
+    pub(crate) fn recycle(&mut self, buffer: Vec<u8>) {
         if self.spare.len() < 8 && buffer.capacity() <= 2 * CHUNK_BYTES + MAX_LINE_BYTES {
-            buffer.clear();
             self.spare.push(buffer);
         }
     }
@@ -257,14 +273,22 @@ impl<R: BufRead> ChunkReader<R> {
         if self.done {
             return Ok(None);
         }
+        // A recycled buffer keeps its length: its bytes are overwritten, not zeroed again.
         let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.reserve(self.size.min(CHUNK_BYTES) + self.carry.len());
-        buf.extend_from_slice(&self.carry);
+        let mut filled = self.carry.len();
+        if buf.len() < filled {
+            buf.resize(filled, 0);
+        }
+        buf.get_mut(..filled)
+            .unwrap_or_default()
+            .copy_from_slice(&self.carry);
         self.carry.clear();
-        let mut target = buf.len().max(self.size);
+        let mut target = filled.max(self.size);
         loop {
-            if read_to(&mut self.inner, &mut buf, target)? {
+            let ended;
+            (filled, ended) = read_to(&mut self.inner, &mut buf, filled, target)?;
+            if ended {
+                buf.truncate(filled);
                 self.done = true;
                 if buf.is_empty() {
                     return Ok(None);
@@ -275,9 +299,9 @@ impl<R: BufRead> ChunkReader<R> {
                     overlong: false,
                 }));
             }
-            if let Some((at, ending)) = cut(&buf) {
+            if let Some((at, ending)) = cut(buf.get(..filled).unwrap_or_default()) {
                 self.carry
-                    .extend_from_slice(buf.get(at..).unwrap_or_default());
+                    .extend_from_slice(buf.get(at..filled).unwrap_or_default());
                 buf.truncate(at);
                 let before = self.before.replace(ending);
                 return Ok(Some(Chunk {
@@ -287,7 +311,7 @@ impl<R: BufRead> ChunkReader<R> {
                 }));
             }
             // One unfinished line fills the buffer (a last `\r` may yet end it).
-            let content = buf.len() - usize::from(buf.last() == Some(&b'\r'));
+            let content = filled - usize::from(filled > 0 && buf.get(filled - 1) == Some(&b'\r'));
             if content > MAX_LINE_BYTES {
                 self.done = true;
                 return Ok(Some(Chunk {
@@ -296,16 +320,22 @@ impl<R: BufRead> ChunkReader<R> {
                     overlong: true,
                 }));
             }
-            target = buf.len() + self.size;
+            target = filled + self.size;
         }
     }
 }
 
 /// Jobs run on worker threads, results taken back in the order the jobs were given. Each worker
-/// keeps a state of its own (`S`). With one worker, jobs run on the caller's thread.
+/// keeps a state of its own (`S`) and takes the next job when it is free (one queue for all: a
+/// worker that got the heavier chunks does not hold the others up). With one worker, jobs run on
+/// the caller's thread.
 pub(crate) struct Ordered<J, T, S> {
-    senders: Vec<SyncSender<J>>,
-    receivers: Vec<Receiver<T>>,
+    jobs: Option<SyncSender<(usize, J)>>,
+    /// Results with their job's number; `None`: the worker stopped on that job (a panic).
+    results: Option<Receiver<(usize, Option<T>)>>,
+    /// Results that came back before the ones given earlier.
+    early: BTreeMap<usize, Option<T>>,
+    workers: usize,
     /// One worker: the state and the results of jobs run inline.
     inline: Option<(S, VecDeque<T>)>,
     work: fn(&mut S, J) -> T,
@@ -316,38 +346,54 @@ pub(crate) struct Ordered<J, T, S> {
 impl<J: Send + 'static, T: Send + 'static, S: Send + 'static> Ordered<J, T, S> {
     pub(crate) fn new(workers: usize, state: impl Fn() -> S, work: fn(&mut S, J) -> T) -> Self {
         let mut pool = Self {
-            senders: Vec::new(),
-            receivers: Vec::new(),
+            jobs: None,
+            results: None,
+            early: BTreeMap::new(),
+            workers: 0,
             inline: None,
             work,
             given: 0,
             taken: 0,
         };
-        if workers <= 1 {
-            pool.inline = Some((state(), VecDeque::new()));
-            return pool;
-        }
-        for index in 0..workers {
-            let (job_tx, job_rx) = sync_channel::<J>(2);
-            let (result_tx, result_rx) = sync_channel::<T>(2);
-            let mut own = state();
-            let spawned = std::thread::Builder::new()
-                .name(format!("import-parse-{index}"))
-                .spawn(move || {
-                    for job in job_rx {
-                        if result_tx.send(work(&mut own, job)).is_err() {
-                            return;
+        if workers > 1 {
+            let (job_tx, job_rx) = sync_channel::<(usize, J)>(workers * 2);
+            let (result_tx, result_rx) = sync_channel::<(usize, Option<T>)>(workers * 2);
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            for index in 0..workers {
+                let (jobs, results) = (Arc::clone(&job_rx), result_tx.clone());
+                let mut own = state();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("import-parse-{index}"))
+                    .spawn(move || {
+                        loop {
+                            let next = match jobs.lock() {
+                                Ok(queue) => queue.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok((number, job)) = next else { return };
+                            // A panic (a bug) is reported to the caller instead of leaving it
+                            // waiting for this result.
+                            let done =
+                                std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut own, job)))
+                                    .ok();
+                            let stopped = done.is_none();
+                            if results.send((number, done)).is_err() || stopped {
+                                return;
+                            }
                         }
-                    }
-                });
-            if spawned.is_err() {
-                // No thread to be had: what was started goes on, the rest runs inline.
-                break;
+                    });
+                if spawned.is_err() {
+                    // No thread to be had: the ones started do the work.
+                    break;
+                }
+                pool.workers += 1;
             }
-            pool.senders.push(job_tx);
-            pool.receivers.push(result_rx);
+            if pool.workers > 0 {
+                pool.jobs = Some(job_tx);
+                pool.results = Some(result_rx);
+            }
         }
-        if pool.senders.is_empty() {
+        if pool.workers == 0 {
             pool.inline = Some((state(), VecDeque::new()));
         }
         pool
@@ -358,21 +404,22 @@ impl<J: Send + 'static, T: Send + 'static, S: Send + 'static> Ordered<J, T, S> {
         self.given - self.taken
     }
 
-    /// How many jobs to keep in flight.
+    /// How many jobs to keep in flight: enough that a worker finds the next chunk ready while
+    /// the caller's thread is busy with the results.
     pub(crate) fn depth(&self) -> usize {
-        (self.senders.len() * 2).max(1)
+        (self.workers * 3).max(1)
     }
 
     pub(crate) fn give(&mut self, job: J) {
+        let number = self.given;
         self.given += 1;
         if let Some((state, done)) = &mut self.inline {
             done.push_back((self.work)(state, job));
             return;
         }
-        let count = self.senders.len();
-        if let Some(sender) = self.senders.get((self.given - 1) % count) {
-            // A worker that is gone leaves its result missing; `take` reports that.
-            let _ = sender.send(job);
+        if let Some(jobs) = &self.jobs {
+            // With every worker gone the result stays missing; `take` reports that.
+            let _ = jobs.send((number, job));
         }
     }
 
@@ -382,11 +429,20 @@ impl<J: Send + 'static, T: Send + 'static, S: Send + 'static> Ordered<J, T, S> {
         if self.taken == self.given {
             return None;
         }
+        let wanted = self.taken;
         self.taken += 1;
         if let Some((_, done)) = &mut self.inline {
             return done.pop_front();
         }
-        let count = self.receivers.len();
-        self.receivers.get((self.taken - 1) % count)?.recv().ok()
+        loop {
+            if let Some(result) = self.early.remove(&wanted) {
+                return result;
+            }
+            let (number, result) = self.results.as_ref()?.recv().ok()?;
+            if number == wanted {
+                return result;
+            }
+            self.early.insert(number, result);
+        }
     }
 }

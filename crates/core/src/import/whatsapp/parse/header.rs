@@ -512,7 +512,9 @@ fn date_time_separator(cur: &mut Cursor<'_>) -> Option<bool> {
     (comma || spaces > 0).then_some(comma)
 }
 
-/// Recognises a header at the start of `line`. `None` when the line is not one.
+/// Recognises a header at the start of `line`. `None` when the line is not one. The parser reads
+/// through a [`Reader`], which answers the same; tests ask line by line.
+#[cfg(test)]
 pub(crate) fn header(line: &str) -> Option<Header> {
     if !may_start_header(line.as_bytes()) {
         return None;
@@ -521,6 +523,26 @@ pub(crate) fn header(line: &str) -> Option<Header> {
         return Some(found);
     }
     general(line)
+}
+
+/// [`header`] for the lines of one file, in order: it remembers the layouts of the headers
+/// read so far ([`fast::Layouts`]), and most headers of an export share a few.
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    layouts: fast::Layouts,
+}
+
+impl Reader {
+    /// The header at the start of `line`: the same answer as [`header`].
+    pub(crate) fn header(&mut self, line: &str) -> Option<Header> {
+        if !may_start_header(line.as_bytes()) {
+            return None;
+        }
+        if let Some(found) = self.layouts.header(line.as_bytes()) {
+            return Some(found);
+        }
+        general(line)
+    }
 }
 
 /// The full scanner of §1.1, for every line [`fast::header`] does not settle.

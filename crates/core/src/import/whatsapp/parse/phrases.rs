@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use super::super::model::{MediaKind, SystemEvent};
 
@@ -568,47 +568,130 @@ pub(crate) fn ends_with_ci(text: &str, suffix: &str) -> bool {
             .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
-/// Every [`At::Anywhere`] phrase in one automaton: one pass over a text tells whether any of
-/// them occurs, instead of a substring search per phrase (most texts hold none).
-static ANYWHERE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::new(
-        SYSTEM
-            .iter()
-            .filter(|(at, _, _)| matches!(at, At::Anywhere))
-            .map(|(_, phrase, _)| phrase),
-    )
-    .ok()
+/// The [`SYSTEM`] table prepared for lookups: the [`At::Start`] and [`At::End`] rows (few, each
+/// a cheap comparison), and every [`At::Anywhere`] phrase in one automaton, so that one pass
+/// over a text finds all the phrases it holds instead of a substring search per phrase.
+struct SystemIndex {
+    /// Indexes in [`SYSTEM`] of the rows that are not [`At::Anywhere`], in table order.
+    anchored: Vec<usize>,
+    /// Per byte (ASCII lower case), which of the `anchored` rows (bits, in table order) may
+    /// match a text starting with it ([`At::Start`]) or ending with it ([`At::End`]); when
+    /// there are more than 64 such rows, every row is tried.
+    starting: [u64; 256],
+    ending: [u64; 256],
+    /// The automaton over the [`At::Anywhere`] phrases (`None` if it could not be built: every
+    /// phrase is then searched one by one), and the [`SYSTEM`] index of each pattern.
+    anywhere: Option<AhoCorasick>,
+    anywhere_rows: Vec<usize>,
+}
+
+static INDEX: LazyLock<SystemIndex> = LazyLock::new(|| {
+    let rows = || SYSTEM.iter().enumerate();
+    let anywhere_rows: Vec<usize> = rows()
+        .filter(|(_, (at, _, _))| matches!(at, At::Anywhere))
+        .map(|(row, _)| row)
+        .collect();
+    let anchored: Vec<usize> = rows()
+        .filter(|(_, (at, _, _))| !matches!(at, At::Anywhere))
+        .map(|(row, _)| row)
+        .collect();
+    let (mut starting, mut ending) = ([0u64; 256], [0u64; 256]);
+    for (bit, row) in anchored.iter().enumerate().take(64) {
+        let Some((at, phrase, _)) = SYSTEM.get(*row) else {
+            continue;
+        };
+        let (table, byte) = match at {
+            At::Start => (&mut starting, phrase.as_bytes().first()),
+            _ => (&mut ending, phrase.as_bytes().last()),
+        };
+        if let Some(mask) = byte.and_then(|b| table.get_mut(usize::from(b.to_ascii_lowercase()))) {
+            *mask |= 1 << bit;
+        }
+    }
+    SystemIndex {
+        anchored,
+        starting,
+        ending,
+        // A DFA (a few hundred KiB for these phrases): the fastest search per byte, and
+        // authors whose names hold a quote have their whole line searched.
+        anywhere: AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(
+                anywhere_rows
+                    .iter()
+                    .filter_map(|row| SYSTEM.get(*row).map(|(_, phrase, _)| phrase)),
+            )
+            .ok(),
+        anywhere_rows,
+    }
 });
 
-/// Whether some [`At::Anywhere`] phrase may occur in `text` (true when the automaton could not
-/// be built: every phrase is then searched).
-fn any_anywhere(text: &str) -> bool {
-    ANYWHERE.as_ref().is_none_or(|ac| ac.is_match(text))
+/// The first row of [`SYSTEM`] (in table order) that matches `text`, and where its phrase
+/// starts in `text` (an [`At::Anywhere`] phrase: its first occurrence).
+fn first_match(text: &str) -> Option<(usize, usize)> {
+    let index = &*INDEX;
+    let lower = |byte: Option<&u8>| usize::from(byte.map_or(0, u8::to_ascii_lowercase));
+    let bytes = text.as_bytes();
+    let anchored_hit = |row: &usize| {
+        let (at, phrase, _) = SYSTEM.get(*row)?;
+        match at {
+            At::Start => starts_with_ci(text, phrase).then_some((*row, 0)),
+            At::End => ends_with_ci(text, phrase).then(|| (*row, text.len() - phrase.len())),
+            At::Anywhere => None,
+        }
+    };
+    // The first 64 anchored rows through the masks (a set bit: the first or last byte fits),
+    // in table order; any further ones (none today) one by one.
+    let mut candidates = index
+        .starting
+        .get(lower(bytes.first()))
+        .copied()
+        .unwrap_or(0)
+        | index.ending.get(lower(bytes.last())).copied().unwrap_or(0);
+    let mut best = None;
+    while candidates != 0 && best.is_none() {
+        let bit = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        best = index.anchored.get(bit).and_then(anchored_hit);
+    }
+    if best.is_none() {
+        best = index.anchored.iter().skip(64).find_map(anchored_hit);
+    }
+    let mut consider = |row: usize, start: usize| match best {
+        Some((found, at)) if found < row || (found == row && at <= start) => {}
+        _ => best = Some((row, start)),
+    };
+    match &index.anywhere {
+        // Most texts hold no phrase: `is_match` says so fastest (its prefilter skips ahead).
+        Some(automaton) if !automaton.is_match(text) => {}
+        Some(automaton) => {
+            for found in automaton.find_overlapping_iter(text) {
+                if let Some(row) = index.anywhere_rows.get(found.pattern().as_usize()) {
+                    consider(*row, found.start());
+                }
+            }
+        }
+        None => {
+            for row in &index.anywhere_rows {
+                if let Some((_, phrase, _)) = SYSTEM.get(*row)
+                    && let Some(start) = text.find(phrase)
+                {
+                    consider(*row, start);
+                }
+            }
+        }
+    }
+    best
 }
 
 /// The system event a text (marks stripped) is, if it matches the table.
 pub(crate) fn system_event(text: &str) -> Option<SystemEvent> {
-    let text = text.trim_end_matches(['.', ' ']);
-    let anywhere = any_anywhere(text);
-    SYSTEM.iter().find_map(|(at, phrase, event)| {
-        let hit = match at {
-            At::Start => starts_with_ci(text, phrase),
-            At::End => ends_with_ci(text, phrase),
-            At::Anywhere => anywhere && text.contains(phrase),
-        };
-        hit.then_some(*event)
-    })
+    let (row, _) = first_match(text.trim_end_matches(['.', ' ']))?;
+    SYSTEM.get(row).map(|(_, _, event)| *event)
 }
 
 /// Where in `text` the system phrase that matches it starts (to tell `Tom changed the subject
 /// to "a: b"` from an author `Tom` writing).
 pub(crate) fn system_phrase_start(text: &str) -> Option<usize> {
-    let text = text.trim_end_matches(['.', ' ']);
-    let anywhere = any_anywhere(text);
-    SYSTEM.iter().find_map(|(at, phrase, _)| match at {
-        At::Start => starts_with_ci(text, phrase).then_some(0),
-        At::End => ends_with_ci(text, phrase).then(|| text.len() - phrase.len()),
-        At::Anywhere if anywhere => text.find(phrase),
-        At::Anywhere => None,
-    })
+    first_match(text.trim_end_matches(['.', ' '])).map(|(_, start)| start)
 }

@@ -274,6 +274,79 @@ fn byte_level_mark_and_quote_checks_agree_with_the_characters() {
         assert_eq!(has_mark(&text), is_mark(c), "{code:#x}");
         let quote = matches!(c, '"' | '\'' | '“' | '”' | '«' | '„' | '‘' | '’');
         assert_eq!(has_quote(&text), quote, "{code:#x}");
+        // In the eight-byte words of a longer name, and across a word's end.
+        for text in [format!("abc{c}defghijklmn"), format!("abcdefg{c}hij")] {
+            assert_eq!(has_quote(&text), quote, "{code:#x} in {text:?}");
+        }
     }
     assert!(!has_mark("\u{E2}\u{80}") && !has_mark("…’") && has_mark("x\u{200E}"));
+}
+
+/// The phrase lookups ([`phrases::system_event`], [`phrases::system_phrase_start`]) answer as a
+/// plain walk down the table does: first row in table order wins, an anywhere phrase at its
+/// first occurrence. Texts: every phrase alone, in other case, inside other text, two phrases
+/// together, and every fixture line.
+#[test]
+fn phrase_lookups_agree_with_a_walk_down_the_table() {
+    use super::phrases::{self, At, SYSTEM, ends_with_ci, starts_with_ci};
+    let walk = |text: &str| {
+        let text = text.trim_end_matches(['.', ' ']);
+        SYSTEM.iter().find_map(|(at, phrase, event)| {
+            let start = match at {
+                At::Start => starts_with_ci(text, phrase).then_some(0),
+                At::End => ends_with_ci(text, phrase).then(|| text.len() - phrase.len()),
+                At::Anywhere => text.find(phrase),
+            };
+            start.map(|start| (start, *event))
+        })
+    };
+    let mut texts: Vec<String> = Vec::new();
+    for (n, (_, phrase, _)) in SYSTEM.iter().enumerate() {
+        let (_, other, _) = SYSTEM[(n * 7 + 3) % SYSTEM.len()];
+        texts.extend([
+            (*phrase).to_owned(),
+            phrase.to_uppercase(),
+            phrase.to_lowercase(),
+            format!("Tom {phrase}"),
+            format!("{phrase} Anna."),
+            format!("Tom {phrase} \"Trip: day 1\""),
+            format!("{other} and {phrase}"),
+            format!("{phrase}{other}"),
+            format!("x{phrase}x"),
+            phrase.chars().skip(1).collect(),
+            phrase
+                .chars()
+                .take(phrase.chars().count().saturating_sub(1))
+                .collect(),
+        ]);
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            texts.extend(text.lines().map(str::to_owned));
+        }
+    }
+    texts.extend(["", " ", ".", "a", "É", "😀"].map(str::to_owned));
+    let mut hits = 0;
+    for text in &texts {
+        let expected = walk(text);
+        hits += usize::from(expected.is_some());
+        assert_eq!(
+            phrases::system_event(text),
+            expected.map(|(_, e)| e),
+            "{text:?}"
+        );
+        assert_eq!(
+            phrases::system_phrase_start(text),
+            expected.map(|(start, _)| start),
+            "{text:?}"
+        );
+    }
+    assert!(
+        hits > SYSTEM.len() * 3,
+        "{hits} of {} texts hold a phrase",
+        texts.len()
+    );
 }

@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use super::super::Parser;
-use super::{ChunkReader, Ending, Lines};
+use super::{ChunkReader, Ending, Ordered};
 use crate::import::whatsapp::ImportError;
 use crate::import::whatsapp::detect::{count, detect};
 use crate::import::whatsapp::model::Parsed;
@@ -100,10 +100,7 @@ fn chunks_hold_whole_lines_whatever_the_cut() {
         let mut reader = ChunkReader::with_size(Cursor::new(text), size);
         let mut chunked = Vec::new();
         while let Some(chunk) = reader.next_chunk().unwrap() {
-            let lines = Lines {
-                bytes: &chunk.bytes,
-                pos: 0,
-            };
+            let lines = chunk.lines();
             for (start, end, ending) in lines {
                 chunked.push((chunk.bytes[start..end].to_vec(), ending));
             }
@@ -198,4 +195,43 @@ fn many_lines_before_the_first_header_are_refused_whatever_the_cut() {
             );
         }
     }
+}
+
+/// Jobs of uneven length come back in the order given, whichever worker took them; a job whose
+/// worker panics comes back as `None` instead of leaving the caller waiting.
+#[test]
+#[allow(clippy::panic)] // the panic is the case under test
+fn the_pool_gives_results_in_order_and_reports_a_stopped_worker() {
+    fn work(done: &mut usize, job: u64) -> u64 {
+        *done += 1;
+        if job == 1_000 {
+            panic!("job {job} fails (expected in this test)");
+        }
+        // Uneven work: some jobs take far longer than the ones after them.
+        std::thread::sleep(std::time::Duration::from_millis((job * 7) % 5));
+        job * 2
+    }
+    for workers in [1, 2, 3] {
+        let mut pool = Ordered::new(workers, || 0usize, work);
+        let mut taken = Vec::new();
+        for job in 0..40u64 {
+            if pool.in_flight() >= pool.depth() {
+                taken.push(pool.take());
+            }
+            pool.give(job);
+        }
+        while pool.in_flight() > 0 {
+            taken.push(pool.take());
+        }
+        let expected: Vec<Option<u64>> = (0..40).map(|job| Some(job * 2)).collect();
+        assert_eq!(taken, expected, "{workers} workers");
+    }
+    let mut pool = Ordered::new(3, || 0usize, work);
+    for job in [1, 2, 1_000, 3] {
+        pool.give(job);
+    }
+    assert_eq!(pool.take(), Some(2));
+    assert_eq!(pool.take(), Some(4));
+    assert_eq!(pool.take(), None, "the job whose worker panicked");
+    assert_eq!(pool.take(), Some(6), "the other workers go on");
 }

@@ -2,13 +2,13 @@
 //! (`12/03/2023, 14:05 - `, `[3/12/23, 2:05:09 PM] `, `2023-03-12, 14:05: `), read byte by
 //! byte without decoding characters.
 //!
-//! It only ever says yes: anything outside that narrow grammar (marks, non-ASCII spaces or
-//! digits, month names, eras, dotted times, `a.m.`, a dash after the bracket, an out-of-range
+//! It only ever says yes: anything outside that narrow grammar (marks or non-ASCII spaces
+//! before the last separator, non-ASCII digits, month names, eras, dotted times, `a.m.`, a dash after the bracket, an out-of-range
 //! field…) returns `None` and the line goes to the full scanner, which decides. Where it says
 //! yes, it returns exactly what the full scanner returns for the line (a test compares the two
 //! on every fixture line and on generated variants).
 
-use super::{DateFields, Era, Header, Meridiem, Shape};
+use super::{DateFields, Era, Header, Meridiem, Shape, is_mark, is_space};
 
 #[cfg(test)]
 mod tests;
@@ -71,11 +71,59 @@ impl Bytes<'_> {
         }
         Some(self.pos - start)
     }
+
+    /// Spaces and invisible marks, read as the full scanner's `skip_blanks` reads them after
+    /// the header's last separator (`- \u{202A}+39 333 123 4567\u{202C}: hi`, a phone number
+    /// wrapped in marks): all are skipped, the spaces are counted.
+    fn blanks_and_marks(&mut self) -> usize {
+        let mut spaces = 0;
+        while let Some(b) = self.peek() {
+            if b < 0x80 {
+                if b != b' ' && b != b'\t' {
+                    break;
+                }
+                spaces += 1;
+                self.pos += 1;
+                continue;
+            }
+            // Spaces and marks all start with one of these lead bytes (see `blanks`).
+            if !matches!(b, 0xC2 | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF) {
+                break;
+            }
+            let Some(c) = self.char_here() else { break };
+            if is_space(c) {
+                spaces += 1;
+            } else if !is_mark(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+        spaces
+    }
+
+    /// The character starting here (the bytes come from a `&str`).
+    fn char_here(&self) -> Option<char> {
+        let len = match self.peek()? {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return None,
+        };
+        let bytes = self.s.get(self.pos..self.pos + len)?;
+        std::str::from_utf8(bytes).ok()?.chars().next()
+    }
 }
 
 /// The header at the start of `line` when it is a plain ASCII one; `None` otherwise (not
-/// "not a header": see the module doc).
+/// "not a header": see the module doc). The parser goes through [`Layouts`].
+#[cfg(test)]
 pub(super) fn header(line: &[u8]) -> Option<Header> {
+    scan(line).map(|(header, _)| header)
+}
+
+/// [`header`], and where the header's last separator (`-`, `]` or `:`) ends: what a
+/// [`Layout`] is made of.
+fn scan(line: &[u8]) -> Option<(Header, usize)> {
     let mut cur = Bytes { s: line, pos: 0 };
     let bracket = cur.eat(b'[');
     let (a, wa) = cur.number(4)?;
@@ -158,56 +206,24 @@ pub(super) fn header(line: &[u8]) -> Option<Header> {
         if !cur.eat(b']') {
             return None;
         }
-        match cur.peek() {
-            Some(b' ' | b'\t') => {
-                // `] - ` (WhatsApp Web system lines): the full scanner.
-                let after = cur.pos;
-                cur.blanks()?;
-                if cur.peek() == Some(b'-') {
-                    return None;
-                }
-                cur.pos = after + 1;
-            }
-            Some(0x80..) => return None,
-            _ => {}
-        }
         Shape::Bracket
     } else if cur.eat(b':') {
-        if cur.peek().is_some() && cur.blanks()? == 0 {
-            return None;
-        }
         Shape::Legacy
     } else {
         if cur.blanks()? == 0 || !cur.eat(b'-') {
             return None;
         }
-        if cur.peek().is_some() && cur.blanks()? == 0 {
-            return None;
-        }
         Shape::Android
     };
+    let end = cur.pos;
+    after_separator(&mut cur, shape)?;
+    let date = numeric_date([a, b, c], [wa, wb, wc])?;
     if hour > 24 || minute > 59 || second > 59 {
         return None;
     }
-    let widths = [wa, wb, wc];
-    if widths.iter().filter(|w| **w > 2).count() > 1 || wa == 3 || wc == 3 {
-        return None;
-    }
-    let year_at = if wc == 4 || c > 31 {
-        Some(2)
-    } else if wa == 4 || a > 31 {
-        Some(0)
-    } else {
-        None
-    };
-    Some(Header {
+    let found = Header {
         shape,
-        date: DateFields::Numeric {
-            fields: [a, b, c],
-            widths,
-            year_at,
-            era: Era::Gregorian,
-        },
+        date,
         hour,
         minute,
         second,
@@ -218,5 +234,316 @@ pub(super) fn header(line: &[u8]) -> Option<Header> {
         comma,
         upper_ampm,
         time_first: false,
+    };
+    Some((found, end))
+}
+
+/// What follows the header's last separator, up to the text (`rest`); `None` where the full
+/// scanner must decide.
+fn after_separator(cur: &mut Bytes<'_>, shape: Shape) -> Option<()> {
+    if shape == Shape::Bracket {
+        match cur.peek() {
+            Some(b' ' | b'\t') => {
+                // `] - ` (WhatsApp Web system lines): the full scanner.
+                let after = cur.pos;
+                cur.blanks_and_marks();
+                if cur.peek() == Some(b'-') {
+                    return None;
+                }
+                cur.pos = after + 1;
+            }
+            Some(0x80..) => return None,
+            _ => {}
+        }
+    } else if cur.peek().is_some() && cur.blanks_and_marks() == 0 {
+        return None;
+    }
+    Some(())
+}
+
+/// Three written numbers as a date: at most one longer than two digits, none of three; the
+/// year's place when a field says it (4 digits or above 31).
+fn numeric_date([a, b, c]: [u32; 3], widths: [u8; 3]) -> Option<DateFields> {
+    let [wa, _, wc] = widths;
+    if widths.iter().filter(|w| **w > 2).count() > 1 || wa == 3 || wc == 3 {
+        return None;
+    }
+    let year_at = if wc == 4 || c > 31 {
+        Some(2)
+    } else if wa == 4 || a > 31 {
+        Some(0)
+    } else {
+        None
+    };
+    Some(DateFields::Numeric {
+        fields: [a, b, c],
+        widths,
+        year_at,
+        era: Era::Gregorian,
     })
+}
+
+/// The most layouts a [`Layouts`] keeps (an export with one-digit and two-digit days, months
+/// and hours has up to eight).
+const LAYOUTS_KEPT: usize = 8;
+
+/// The longest header prefix a [`Layout`] holds, in bytes and in 8-byte words.
+const LAYOUT_BYTES: usize = 40;
+const LAYOUT_WORDS: usize = LAYOUT_BYTES / 8;
+
+/// Classes in [`Layout::classes`]; any other value is a literal byte (the prefix is printable
+/// ASCII).
+const DIGIT: u8 = 0;
+const AP_UPPER: u8 = 1;
+const AP_LOWER: u8 = 2;
+
+/// The shape of a header the fast path read, up to its last separator: which bytes are digits,
+/// which is the `A`/`P` of the 12-hour marker, and the literal bytes between them. Most lines of
+/// an export share a few layouts; a line of a known layout is read by comparing its bytes and
+/// taking the numbers at fixed places, and gives exactly what [`header`] gives (or `None`: the
+/// fast path then decides).
+#[derive(Debug, Clone)]
+struct Layout {
+    classes: [u8; LAYOUT_BYTES],
+    len: usize,
+    /// The classes as 8-byte words, compared a word at a time: the literal bytes and where they
+    /// are, and where the digits are (the marker's letter is in neither: checked apart).
+    literal: [u64; LAYOUT_WORDS],
+    literal_mask: [u64; LAYOUT_WORDS],
+    digit_mask: [u64; LAYOUT_WORDS],
+    /// Start and width of the day/month/year fields, the hour, the minute and the second
+    /// (width 0: no seconds).
+    numbers: [(usize, usize); 6],
+    /// The widths of the three date fields.
+    widths: [u8; 3],
+    /// Where the marker's `A`/`P` is.
+    marker_at: Option<usize>,
+    /// The header the layout was learnt from: its shape, separator, comma and marker case.
+    template: Header,
+}
+
+impl Layout {
+    /// The layout of `line`, whose header [`scan`] read as `found`, its last separator ending
+    /// at `end`.
+    fn learn(line: &[u8], found: &Header, end: usize) -> Option<Self> {
+        let head = line.get(..end)?;
+        if head.len() > LAYOUT_BYTES {
+            return None;
+        }
+        let mut classes = [0u8; LAYOUT_BYTES];
+        let mut numbers = [(0usize, 0usize); 6];
+        let mut runs = 0;
+        let mut marker_at = None;
+        let mut at = 0;
+        while let Some(&b) = head.get(at) {
+            if b.is_ascii_digit() {
+                let width = head
+                    .get(at..)?
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                *numbers.get_mut(runs)? = (at, width);
+                runs += 1;
+                for class in classes.get_mut(at..at + width)? {
+                    *class = DIGIT;
+                }
+                at += width;
+                continue;
+            }
+            *classes.get_mut(at)? = match b {
+                b'A' | b'P' if found.meridiem.is_some() && marker_at.is_none() => {
+                    marker_at = Some(at);
+                    AP_UPPER
+                }
+                b'a' | b'p' if found.meridiem.is_some() && marker_at.is_none() => {
+                    marker_at = Some(at);
+                    AP_LOWER
+                }
+                0x20..=0x7E => b,
+                _ => return None,
+            };
+            at += 1;
+        }
+        // Day, month, year, hour, minute, and perhaps the second.
+        if !(runs == 5 && found.second == 0 || runs == 6) {
+            return None;
+        }
+        if found.meridiem.is_some() != marker_at.is_some() {
+            return None;
+        }
+        let mut literal = [0u64; LAYOUT_WORDS];
+        let mut literal_mask = [0u64; LAYOUT_WORDS];
+        let mut digit_mask = [0u64; LAYOUT_WORDS];
+        for (at, class) in classes.iter().enumerate().take(end) {
+            let (word, shift) = (at / 8, (at % 8) * 8);
+            match *class {
+                DIGIT => *digit_mask.get_mut(word)? |= 0xFF << shift,
+                AP_UPPER | AP_LOWER => {}
+                byte => {
+                    *literal.get_mut(word)? |= u64::from(byte) << shift;
+                    *literal_mask.get_mut(word)? |= 0xFF << shift;
+                }
+            }
+        }
+        let width = |(_, width): (usize, usize)| u8::try_from(width).ok();
+        let [day_or_month, month_or_day, year, ..] = numbers;
+        let widths = [width(day_or_month)?, width(month_or_day)?, width(year)?];
+        // The widths the fast path accepted (see `read`).
+        let DateFields::Numeric { widths: read, .. } = found.date else {
+            return None;
+        };
+        if read != widths {
+            return None;
+        }
+        Some(Self {
+            classes,
+            widths,
+            len: end,
+            literal,
+            literal_mask,
+            digit_mask,
+            numbers,
+            marker_at,
+            template: *found,
+        })
+    }
+
+    /// The header of `line` if it has this layout (see [`Layout`]).
+    fn read(&self, line: &[u8]) -> Option<Header> {
+        let head = line.get(..self.len)?;
+        // A word at a time: the literal bytes equal, the digit places hold `0`–`9` (high
+        // nibble 3, and still 3 after adding 6). A byte above `9` could carry into the next
+        // byte's sum, but it fails its own check first.
+        const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+        const THREES: u64 = 0x3030_3030_3030_3030;
+        const SIXES: u64 = 0x0606_0606_0606_0606;
+        for word in 0..self.len.div_ceil(8) {
+            // Eight bytes of the line, even past the prefix (the masks ignore them, and a
+            // carry only runs towards later bytes); padded only where the line ends.
+            let at = word * 8;
+            let x = match line
+                .get(at..at + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            {
+                Some(bytes) => u64::from_le_bytes(bytes),
+                None => {
+                    let mut padded = [0u8; 8];
+                    let bytes = line.get(at..).unwrap_or_default();
+                    padded
+                        .get_mut(..bytes.len())
+                        .unwrap_or_default()
+                        .copy_from_slice(bytes);
+                    u64::from_le_bytes(padded)
+                }
+            };
+            let (literal, literal_mask, digits) = (
+                *self.literal.get(word)?,
+                *self.literal_mask.get(word)?,
+                *self.digit_mask.get(word)?,
+            );
+            if (x ^ literal) & literal_mask != 0
+                || x & HIGH & digits != THREES & digits
+                || x.wrapping_add(SIXES) & HIGH & digits != THREES & digits
+            {
+                return None;
+            }
+        }
+        if let Some(at) = self.marker_at {
+            let letter = *head.get(at)?;
+            let same = match self.classes.get(at) {
+                Some(&AP_UPPER) => matches!(letter, b'A' | b'P'),
+                _ => matches!(letter, b'a' | b'p'),
+            };
+            if !same {
+                return None;
+            }
+        }
+        // The widths are 1, 2 or 4 (3 for a year-first date's year): no loop for those.
+        let value = |(at, width): (usize, usize)| {
+            let d = |b: &u8| u32::from(b.wrapping_sub(b'0'));
+            match head.get(at..at + width) {
+                Some([a, b]) => d(a) * 10 + d(b),
+                Some([a]) => d(a),
+                Some([a, b, c, e]) => d(a) * 1000 + d(b) * 100 + d(c) * 10 + d(e),
+                Some(digits) => digits.iter().fold(0, |value, b| value * 10 + d(b)),
+                None => 0,
+            }
+        };
+        // As in [`scan`]: a `:` and a non-ASCII byte after the minute may be Arabic-Indic
+        // seconds.
+        let [.., (minute_at, minute_width), (_, second_width)] = self.numbers;
+        if second_width == 0
+            && head.get(minute_at + minute_width) == Some(&b':')
+            && line
+                .get(minute_at + minute_width + 1)
+                .is_some_and(|b| *b >= 0x80)
+        {
+            return None;
+        }
+        let [na, nb, nc, nh, nm, ns] = self.numbers;
+        let (a, b, c) = (value(na), value(nb), value(nc));
+        let (hour, minute, second) = (value(nh), value(nm), value(ns));
+        let mut cur = Bytes {
+            s: line,
+            pos: self.len,
+        };
+        after_separator(&mut cur, self.template.shape)?;
+        // The widths passed `numeric_date` when the layout was learnt; only the year's place
+        // depends on the values.
+        let [wa, _, wc] = self.widths;
+        let year_at = if wc == 4 || c > 31 {
+            Some(2)
+        } else if wa == 4 || a > 31 {
+            Some(0)
+        } else {
+            None
+        };
+        let date = DateFields::Numeric {
+            fields: [a, b, c],
+            widths: self.widths,
+            year_at,
+            era: Era::Gregorian,
+        };
+        if hour > 24 || minute > 59 || second > 59 {
+            return None;
+        }
+        let meridiem = match self.marker_at.and_then(|at| head.get(at)) {
+            Some(b'A' | b'a') => Some(Meridiem::Am),
+            Some(_) => Some(Meridiem::Pm),
+            None => None,
+        };
+        Some(Header {
+            date,
+            hour,
+            minute,
+            second,
+            meridiem,
+            rest: cur.pos,
+            ..self.template
+        })
+    }
+}
+
+/// The layouts of the headers read so far (see [`Layout`]), the latest first.
+#[derive(Debug, Default)]
+pub(crate) struct Layouts {
+    known: Vec<Layout>,
+}
+
+impl Layouts {
+    /// [`header`], through the known layouts first; a header the fast path reads adds its
+    /// layout.
+    pub(super) fn header(&mut self, line: &[u8]) -> Option<Header> {
+        if let Some(found) = self.known.iter().find_map(|layout| layout.read(line)) {
+            return Some(found);
+        }
+        let (found, end) = scan(line)?;
+        if let Some(layout) = Layout::learn(line, &found, end) {
+            if self.known.len() >= LAYOUTS_KEPT {
+                self.known.pop();
+            }
+            self.known.insert(0, layout);
+        }
+        Some(found)
+    }
 }
