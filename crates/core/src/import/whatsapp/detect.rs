@@ -26,6 +26,9 @@ const MAX_LINES_BEFORE_FIRST_HEADER: u64 = 1000;
 /// sent offline arrive a little out of order).
 const JUMP_TOLERANCE_MINUTES: i64 = 10;
 
+/// A date's day counts read day-first and month-first ([`Header::days_as`]).
+type DayCounts = (Option<i64>, Option<i64>);
+
 /// Counters for one header shape.
 #[derive(Debug, Default)]
 struct Stats {
@@ -47,6 +50,8 @@ struct Stats {
     previous_fields: Option<(u32, u32)>,
     dmy: Ordering,
     mdy: Ordering,
+    /// The last date read and its day counts under both readings.
+    last_date: Option<(DateFields, DayCounts)>,
 }
 
 /// Backward jumps under one reading of the ambiguous day/month fields.
@@ -68,8 +73,12 @@ fn is_jump(previous: i64, minutes: i64) -> bool {
 
 impl Ordering {
     /// `index`: the header's number among its shape's headers in these counts.
-    fn add(&mut self, header: &Header, reading: Reading, index: u64) {
-        match header.minutes_as(reading) {
+    /// `days`: the header's date under this reading ([`Header::days_as`]).
+    fn add(&mut self, header: &Header, days: Option<i64>, index: u64) {
+        let minutes = days
+            .filter(|_| header.hour <= 24)
+            .map(|days| days * 1440 + header.minute_of_day());
+        match minutes {
             None => self.invalid += 1,
             Some(minutes) => {
                 if let Some(previous) = self.previous
@@ -174,8 +183,17 @@ impl Stats {
             }
             self.first_fields.get_or_insert((a, b));
             self.previous_fields = Some((a, b));
-            self.dmy.add(h, Reading::Dmy, self.headers);
-            self.mdy.add(h, Reading::Mdy, self.headers);
+            // Consecutive messages mostly share a date: its two readings are kept.
+            let days = match self.last_date {
+                Some((date, days)) if date == h.date => days,
+                _ => {
+                    let days = (h.days_as(Reading::Dmy), h.days_as(Reading::Mdy));
+                    self.last_date = Some((h.date, days));
+                    days
+                }
+            };
+            self.dmy.add(h, days.0, self.headers);
+            self.mdy.add(h, days.1, self.headers);
         }
     }
 

@@ -159,8 +159,12 @@ fn location(text: &str) -> EntryKind {
 
 /// Removes the FSI/PDI pair WhatsApp puts around `@mentions` (`@{FSI}Savi{PDI}`).
 fn strip_mention_isolates(body: String) -> String {
-    // U+2068 is E2 81 A8 in UTF-8: look for its lead byte before any substring search.
-    if memchr::memchr(0xE2, body.as_bytes()).is_none() || !body.contains("@\u{2068}") {
+    // `@` then U+2068 (E2 81 A8): `@` is rare in message text, cheaper to look for than the
+    // E2 lead byte that curly quotes and dashes share.
+    let bytes = body.as_bytes();
+    if !memchr::memchr_iter(b'@', bytes)
+        .any(|at| bytes.get(at + 1..at + 4) == Some(&[0xE2, 0x81, 0xA8]))
+    {
         return body;
     }
     let mut out = String::with_capacity(body.len());

@@ -56,9 +56,10 @@ impl Header {
         self.timestamp_as(reading, per_line, default_year)
     }
 
-    /// Minutes since year 0 under a reading, for ordering comparisons in detection (cheaper
-    /// than a full timestamp); `None` for an impossible date.
-    pub(crate) fn minutes_as(&self, reading: Reading) -> Option<i64> {
+    /// Days since year 0 under a reading, for ordering comparisons in detection (months
+    /// counted as 31 days: enough to order dates, cheaper than a calendar); `None` for an
+    /// impossible date.
+    pub(crate) fn days_as(&self, reading: Reading) -> Option<i64> {
         let (year, month, day) = self.ymd(reading, false, 2000);
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
         let days_in_month = match month {
@@ -68,11 +69,15 @@ impl Header {
             2 => 28,
             _ => return None,
         };
-        if day == 0 || day > days_in_month || self.hour > 24 {
+        if day == 0 || day > days_in_month {
             return None;
         }
-        let days = i64::from(year) * 372 + i64::from(month) * 31 + i64::from(day);
-        Some(days * 1440 + i64::from(self.hour24()) * 60 + i64::from(self.minute))
+        Some(i64::from(year) * 372 + i64::from(month) * 31 + i64::from(day))
+    }
+
+    /// Minutes since midnight, with [`Header::days_as`] for ordering comparisons.
+    pub(crate) fn minute_of_day(&self) -> i64 {
+        i64::from(self.hour24()) * 60 + i64::from(self.minute)
     }
 
     /// The hour on a 24-hour clock (§1.4, lenient: `23:59 PM` is 23, `00:04 AM` is 0).

@@ -101,16 +101,23 @@ impl Bytes<'_> {
         spaces
     }
 
-    /// The character starting here (the bytes come from a `&str`).
+    /// The two- or three-byte character starting here (the bytes come from a `&str`; the
+    /// spaces and marks looked for are all two or three bytes long).
     fn char_here(&self) -> Option<char> {
-        let len = match self.peek()? {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
+        let continuation = |at: usize| {
+            self.s
+                .get(self.pos + at)
+                .filter(|b| *b & 0xC0 == 0x80)
+                .map(|b| u32::from(b & 0x3F))
+        };
+        let code = match self.peek()? {
+            lead @ 0xC2..=0xDF => (u32::from(lead & 0x1F) << 6) | continuation(1)?,
+            lead @ 0xE0..=0xEF => {
+                (u32::from(lead & 0x0F) << 12) | (continuation(1)? << 6) | continuation(2)?
+            }
             _ => return None,
         };
-        let bytes = self.s.get(self.pos..self.pos + len)?;
-        std::str::from_utf8(bytes).ok()?.chars().next()
+        char::from_u32(code)
     }
 }
 
