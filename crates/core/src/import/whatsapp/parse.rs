@@ -124,9 +124,9 @@ struct ChunkResult {
     buffer: Vec<u8>,
 }
 
-/// Raw author names and their normalised form (foldhash: the names are short, and its seed is
-/// random per map).
-type Authors = HashMap<Box<str>, Arc<str>, foldhash::fast::RandomState>;
+/// Raw author names, their normalised form, and whether the raw name holds a quote (foldhash:
+/// the names are short, and its seed is random per map).
+type Authors = HashMap<Box<str>, (Arc<str>, bool), foldhash::fast::RandomState>;
 
 /// Distinct raw author names kept by [`cached_author`].
 const AUTHORS_CACHED: usize = 1024;
@@ -206,14 +206,25 @@ fn find_colon_space(text: &str) -> Option<usize> {
 }
 
 /// Splits `Author: body`. `None` author: a system event (§3.2), or a Web `] - ` line.
+#[cfg(test)]
 fn split_author(rest: &str, shape: Shape) -> (Option<&str>, &str) {
+    split_author_with(rest, shape, has_quote)
+}
+
+/// [`split_author`], asking `quoted` whether a name holds a quote (the parser remembers it for
+/// the authors it has seen).
+fn split_author_with(
+    rest: &str,
+    shape: Shape,
+    quoted: impl Fn(&str) -> bool,
+) -> (Option<&str>, &str) {
     if shape == Shape::BracketDash {
         return (None, rest);
     }
     if let Some(at) = find_colon_space(rest) {
         let candidate = rest.get(..at).unwrap_or_default();
         // `Tom changed the subject to "Trip: day 1"` is an event, not `Tom changed…` writing.
-        let suspicious = has_quote(candidate) || candidate.len() > 40;
+        let suspicious = candidate.len() > 40 || quoted(candidate);
         let event_before =
             suspicious && phrases::system_phrase_start(rest).is_some_and(|start| start < at);
         if !event_before
@@ -298,14 +309,14 @@ pub(crate) fn normalize_author(raw: &str) -> String {
 
 /// [`normalize_author`], remembered in `authors` (see [`Parser::authors`]).
 fn cached_author(authors: &mut Authors, raw: &str) -> Arc<str> {
-    if let Some(name) = authors.get(raw) {
+    if let Some((name, _)) = authors.get(raw) {
         return Arc::clone(name);
     }
     let name: Arc<str> = normalize_author(raw).into();
     if authors.len() >= AUTHORS_CACHED {
         authors.clear();
     }
-    authors.insert(raw.into(), Arc::clone(&name));
+    authors.insert(raw.into(), (Arc::clone(&name), has_quote(raw)));
     name
 }
 
@@ -416,7 +427,12 @@ impl Worker {
             }
             if let Some((h, timestamp)) = started {
                 let rest = line.get(h.rest..).unwrap_or_default();
-                let (author, body) = split_author(rest, h.shape);
+                let authors = &self.authors;
+                let (author, body) = split_author_with(rest, h.shape, |candidate| {
+                    authors
+                        .get(candidate)
+                        .map_or_else(|| has_quote(candidate), |(_, quoted)| *quoted)
+                });
                 let pending = Pending {
                     line: walked.number,
                     timestamp,

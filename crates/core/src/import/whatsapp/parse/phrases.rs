@@ -562,6 +562,12 @@ pub(crate) fn eq_ci(text: &str, other: &str) -> bool {
 /// ASCII-case-insensitive `ends_with`.
 pub(crate) fn ends_with_ci(text: &str, suffix: &str) -> bool {
     let bytes = text.as_bytes();
+    // Last byte first: most candidates fail there.
+    match (bytes.last(), suffix.as_bytes().last()) {
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {}
+        (_, None) => return true,
+        _ => return false,
+    }
     bytes.len() >= suffix.len()
         && bytes
             .get(bytes.len() - suffix.len()..)
