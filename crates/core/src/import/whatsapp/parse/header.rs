@@ -94,6 +94,24 @@ pub(crate) fn is_space(c: char) -> bool {
     )
 }
 
+/// What separates a header's parts: spaces (counted) and invisible marks (skipped).
+pub(crate) enum Blank {
+    Space,
+    Mark,
+}
+
+/// Whether `c` is a space or a mark between a header's parts (`None`: neither).
+#[inline]
+pub(crate) fn blank_kind(c: char) -> Option<Blank> {
+    if is_space(c) {
+        Some(Blank::Space)
+    } else if is_mark(c) {
+        Some(Blank::Mark)
+    } else {
+        None
+    }
+}
+
 /// ASCII, Arabic-Indic and extended Arabic-Indic digits (§1.3).
 #[inline]
 fn digit(c: char) -> Option<u32> {
@@ -211,10 +229,10 @@ impl<'a> Cursor<'a> {
                 break;
             }
             let Some(c) = self.peek() else { break };
-            if is_space(c) {
-                spaces += 1;
-            } else if !is_mark(c) {
-                break;
+            match blank_kind(c) {
+                Some(Blank::Space) => spaces += 1,
+                Some(Blank::Mark) => {}
+                None => break,
             }
             self.pos += c.len_utf8();
         }

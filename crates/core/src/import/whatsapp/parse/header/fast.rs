@@ -8,7 +8,7 @@
 //! yes, it returns exactly what the full scanner returns for the line (a test compares the two
 //! on every fixture line and on generated variants).
 
-use super::{DateFields, Era, Header, Meridiem, Shape, is_mark, is_space};
+use super::{Blank, DateFields, Era, Header, Meridiem, Shape, blank_kind};
 
 #[cfg(test)]
 mod tests;
@@ -91,10 +91,10 @@ impl Bytes<'_> {
                 break;
             }
             let Some(c) = self.char_here() else { break };
-            if is_space(c) {
-                spaces += 1;
-            } else if !is_mark(c) {
-                break;
+            match blank_kind(c) {
+                Some(Blank::Space) => spaces += 1,
+                Some(Blank::Mark) => {}
+                None => break,
             }
             self.pos += c.len_utf8();
         }

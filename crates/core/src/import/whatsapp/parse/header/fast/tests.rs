@@ -14,17 +14,27 @@ fn check(line: &str) -> bool {
     }
 }
 
-#[test]
-fn agrees_with_the_full_scanner_on_every_fixture_line() {
+/// Every `.txt` fixture: its name and its text (invalid UTF-8 replaced).
+fn fixture_texts() -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp");
-    let (mut lines, mut fast_hits) = (0, 0);
+    let mut texts = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "txt") {
-            continue;
+        if path.extension().is_some_and(|e| e == "txt") {
+            let bytes = std::fs::read(&path).unwrap();
+            texts.push((
+                path.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
         }
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+    }
+    texts
+}
+
+#[test]
+fn agrees_with_the_full_scanner_on_every_fixture_line() {
+    let (mut lines, mut fast_hits) = (0, 0);
+    for (_, text) in fixture_texts() {
         for line in text.split(['\n', '\r']) {
             lines += 1;
             fast_hits += usize::from(check(line));
@@ -296,21 +306,13 @@ fn layouts_agree_with_the_fast_path() {
 /// Over a whole file, the reader with layouts answers as the fast path does on every line.
 #[test]
 fn layouts_agree_with_the_fast_path_on_every_fixture_line() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/whatsapp");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "txt") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+    for (name, text) in fixture_texts() {
         let mut layouts = Layouts::default();
         for line in text.split(['\n', '\r']) {
             assert_eq!(
                 layouts.header(line.as_bytes()),
                 fast(line.as_bytes()),
-                "{}: {line:?}",
-                path.display()
+                "{name}: {line:?}"
             );
         }
     }
