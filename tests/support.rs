@@ -92,6 +92,9 @@ impl TauriDriver {
             .context("start tauri-driver (cargo install tauri-driver; make deps does)")?;
         let guard = ChildGuard(child);
         wait_for_port(port, Duration::from_secs(20))?;
+        // tauri-driver starts WebKitWebDriver at once but does not wait for it: a session asked
+        // for before it listens fails ("webdriver server did not respond", seen in CI).
+        wait_for_port(native_port, Duration::from_secs(20))?;
         Ok(TauriDriver {
             url: format!("http://127.0.0.1:{port}"),
             _child: guard,
