@@ -179,24 +179,23 @@ fn has_quote(text: &str) -> bool {
         if !lead_in_words && !lead_in_tail {
             return false;
         }
-        return bytes.iter().enumerate().any(|(at, b)| match b {
-            b'"' | b'\'' => true,
-            0xE2 => matches!(
-                bytes.get(at + 1..at + 3),
-                Some([0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0x9E])
-            ),
-            0xC2 => bytes.get(at + 1) == Some(&0xAB),
-            _ => false,
-        });
+        return (0..bytes.len()).any(|at| quote_at(bytes, at));
     }
-    if memchr::memchr2(b'"', b'\'', bytes).is_some() {
-        return true;
-    }
-    // `“ ” „ ‘ ’` are E2 80 9C, 9D, 9E, 98, 99; `«` is C2 AB.
-    memchr::memchr2_iter(0xE2, 0xC2, bytes).any(|at| match bytes.get(at..at + 3) {
-        Some([0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0x9E]) => true,
-        _ => bytes.get(at..at + 2) == Some(&[0xC2, 0xAB]),
-    })
+    memchr::memchr2(b'"', b'\'', bytes).is_some()
+        || memchr::memchr2_iter(0xE2, 0xC2, bytes).any(|at| quote_at(bytes, at))
+}
+
+/// Whether a quote starts at `at`: `"`, `'`, `“ ” „ ‘ ’` (E2 80 9C, 9D, 9E, 98, 99) or `«`
+/// (C2 AB).
+fn quote_at(bytes: &[u8], at: usize) -> bool {
+    matches!(
+        bytes.get(at..),
+        Some(
+            [b'"' | b'\'', ..]
+                | [0xE2, 0x80, 0x98 | 0x99 | 0x9C | 0x9D | 0x9E, ..]
+                | [0xC2, 0xAB, ..]
+        )
+    )
 }
 
 /// The first `": "` (memchr on the colon: cheaper than a substring search on short lines).

@@ -3,8 +3,9 @@
 //! byte without decoding characters.
 //!
 //! It only ever says yes: anything outside that narrow grammar (marks or non-ASCII spaces
-//! before the last separator, non-ASCII digits, month names, eras, dotted times, `a.m.`, a dash after the bracket, an out-of-range
-//! field…) returns `None` and the line goes to the full scanner, which decides. Where it says
+//! before the last separator, non-ASCII digits, month names, eras, dotted times, `a.m.`, a
+//! dash after the bracket, an out-of-range field…) returns `None` and the line goes to the full
+//! scanner, which decides. Where it says
 //! yes, it returns exactly what the full scanner returns for the line (a test compares the two
 //! on every fixture line and on generated variants).
 
@@ -275,19 +276,24 @@ fn numeric_date([a, b, c]: [u32; 3], widths: [u8; 3]) -> Option<DateFields> {
     if widths.iter().filter(|w| **w > 2).count() > 1 || wa == 3 || wc == 3 {
         return None;
     }
-    let year_at = if wc == 4 || c > 31 {
+    Some(DateFields::Numeric {
+        fields: [a, b, c],
+        widths,
+        year_at: year_place([a, c], [wa, wc]),
+        era: Era::Gregorian,
+    })
+}
+
+/// Which field is certainly the year, from the first and last fields and their widths: 4
+/// digits or above 31 (the last field first).
+fn year_place([a, c]: [u32; 2], [wa, wc]: [u8; 2]) -> Option<usize> {
+    if wc == 4 || c > 31 {
         Some(2)
     } else if wa == 4 || a > 31 {
         Some(0)
     } else {
         None
-    };
-    Some(DateFields::Numeric {
-        fields: [a, b, c],
-        widths,
-        year_at,
-        era: Era::Gregorian,
-    })
+    }
 }
 
 /// The most layouts a [`Layouts`] keeps (an export with one-digit and two-digit days, months
@@ -298,11 +304,10 @@ const LAYOUTS_KEPT: usize = 8;
 const LAYOUT_BYTES: usize = 40;
 const LAYOUT_WORDS: usize = LAYOUT_BYTES / 8;
 
-/// Classes in [`Layout::classes`]; any other value is a literal byte (the prefix is printable
-/// ASCII).
+/// Byte classes while a [`Layout`] is learnt; any other value is a literal byte (the prefix is
+/// printable ASCII).
 const DIGIT: u8 = 0;
-const AP_UPPER: u8 = 1;
-const AP_LOWER: u8 = 2;
+const MARKER: u8 = 1;
 
 /// The shape of a header the fast path read, up to its last separator: which bytes are digits,
 /// which is the `A`/`P` of the 12-hour marker, and the literal bytes between them. Most lines of
@@ -311,7 +316,6 @@ const AP_LOWER: u8 = 2;
 /// fast path then decides).
 #[derive(Debug, Clone)]
 struct Layout {
-    classes: [u8; LAYOUT_BYTES],
     len: usize,
     /// The classes as 8-byte words, compared a word at a time: the literal bytes and where they
     /// are, and where the digits are (the marker's letter is in neither: checked apart).
@@ -323,8 +327,8 @@ struct Layout {
     numbers: [(usize, usize); 6],
     /// The widths of the three date fields.
     widths: [u8; 3],
-    /// Where the marker's `A`/`P` is.
-    marker_at: Option<usize>,
+    /// Where the marker's `A`/`P` is, and whether it is upper case.
+    marker: Option<(usize, bool)>,
     /// The header the layout was learnt from: its shape, separator, comma and marker case.
     template: Header,
 }
@@ -340,7 +344,7 @@ impl Layout {
         let mut classes = [0u8; LAYOUT_BYTES];
         let mut numbers = [(0usize, 0usize); 6];
         let mut runs = 0;
-        let mut marker_at = None;
+        let mut marker = None;
         let mut at = 0;
         while let Some(&b) = head.get(at) {
             if b.is_ascii_digit() {
@@ -358,13 +362,9 @@ impl Layout {
                 continue;
             }
             *classes.get_mut(at)? = match b {
-                b'A' | b'P' if found.meridiem.is_some() && marker_at.is_none() => {
-                    marker_at = Some(at);
-                    AP_UPPER
-                }
-                b'a' | b'p' if found.meridiem.is_some() && marker_at.is_none() => {
-                    marker_at = Some(at);
-                    AP_LOWER
+                b'A' | b'P' | b'a' | b'p' if found.meridiem.is_some() && marker.is_none() => {
+                    marker = Some((at, b.is_ascii_uppercase()));
+                    MARKER
                 }
                 0x20..=0x7E => b,
                 _ => return None,
@@ -375,7 +375,7 @@ impl Layout {
         if !(runs == 5 && found.second == 0 || runs == 6) {
             return None;
         }
-        if found.meridiem.is_some() != marker_at.is_some() {
+        if found.meridiem.is_some() != marker.is_some() {
             return None;
         }
         let mut literal = [0u64; LAYOUT_WORDS];
@@ -385,7 +385,7 @@ impl Layout {
             let (word, shift) = (at / 8, (at % 8) * 8);
             match *class {
                 DIGIT => *digit_mask.get_mut(word)? |= 0xFF << shift,
-                AP_UPPER | AP_LOWER => {}
+                MARKER => {}
                 byte => {
                     *literal.get_mut(word)? |= u64::from(byte) << shift;
                     *literal_mask.get_mut(word)? |= 0xFF << shift;
@@ -403,14 +403,13 @@ impl Layout {
             return None;
         }
         Some(Self {
-            classes,
             widths,
             len: end,
             literal,
             literal_mask,
             digit_mask,
             numbers,
-            marker_at,
+            marker,
             template: *found,
         })
     }
@@ -455,11 +454,11 @@ impl Layout {
                 return None;
             }
         }
-        if let Some(at) = self.marker_at {
-            let letter = *head.get(at)?;
-            let same = match self.classes.get(at) {
-                Some(&AP_UPPER) => matches!(letter, b'A' | b'P'),
-                _ => matches!(letter, b'a' | b'p'),
+        if let Some((at, upper)) = self.marker {
+            let same = match head.get(at) {
+                Some(b'A' | b'P') => upper,
+                Some(b'a' | b'p') => !upper,
+                _ => false,
             };
             if !same {
                 return None;
@@ -498,23 +497,16 @@ impl Layout {
         // The widths passed `numeric_date` when the layout was learnt; only the year's place
         // depends on the values.
         let [wa, _, wc] = self.widths;
-        let year_at = if wc == 4 || c > 31 {
-            Some(2)
-        } else if wa == 4 || a > 31 {
-            Some(0)
-        } else {
-            None
-        };
         let date = DateFields::Numeric {
             fields: [a, b, c],
             widths: self.widths,
-            year_at,
+            year_at: year_place([a, c], [wa, wc]),
             era: Era::Gregorian,
         };
         if hour > 24 || minute > 59 || second > 59 {
             return None;
         }
-        let meridiem = match self.marker_at.and_then(|at| head.get(at)) {
+        let meridiem = match self.marker.and_then(|(at, _)| head.get(at)) {
             Some(b'A' | b'a') => Some(Meridiem::Am),
             Some(_) => Some(Meridiem::Pm),
             None => None,
