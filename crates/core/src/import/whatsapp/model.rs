@@ -1,9 +1,14 @@
 //! The types the import stages pass to each other. Every field is plain data: the parser fills
 //! them, the report counts them, `apply` stores them.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use time::PrimitiveDateTime;
 use ts_rs::TS;
+
+#[cfg(test)]
+mod tests;
 
 /// Which app wrote the export (`whatsapp-format.md` §0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
@@ -109,13 +114,183 @@ pub struct Entry {
     /// The text: the message body with its continuation lines (blank lines kept), a media
     /// caption, or the system event's text. Markers the kind already says (`<Media omitted>`,
     /// `(file attached)`, ` <This message was edited>`, `POLL:` lines…) are removed.
-    pub body: String,
+    pub body: Body,
     pub kind: EntryKind,
     /// The media file name the entry refers to (`IMG-20220323-WA0002.jpg`,
     /// `00000042-PHOTO-2021-02-14-09-05-12.jpg`), as written.
     pub attachment: Option<String>,
     /// The message carried WhatsApp's "this message was edited" marker.
     pub edited: bool,
+}
+
+/// An entry's text. Most bodies are a range of the chunk of the export they were read from,
+/// shared with the other entries of that chunk (no allocation of their own: a million messages
+/// cost a million allocations less, on the parser's threads, and as many frees on the
+/// consumer's); the rest own their string (a body joined across a chunk's cut, rewritten by the
+/// classification, read from invalid UTF-8, or built by hand). It reads as a `str`; two bodies
+/// are equal when their texts are.
+#[derive(Clone, Default)]
+pub struct Body(BodyText);
+
+#[derive(Clone)]
+enum BodyText {
+    /// `text[start..end]`, on character boundaries.
+    Shared {
+        text: Arc<String>,
+        start: usize,
+        end: usize,
+    },
+    Own(String),
+}
+
+impl Default for BodyText {
+    fn default() -> Self {
+        Self::Own(String::new())
+    }
+}
+
+impl Body {
+    /// `text[range]`, sharing `text`; an owned copy if the range is not on character
+    /// boundaries (never the case for ranges the parser finds).
+    pub(crate) fn shared(text: &Arc<String>, range: std::ops::Range<usize>) -> Self {
+        if text.get(range.clone()).is_none() {
+            return Self::default();
+        }
+        Self(BodyText::Shared {
+            text: Arc::clone(text),
+            start: range.start,
+            end: range.end,
+        })
+    }
+
+    /// Whether the body is a range of a chunk's text (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_shared(&self) -> bool {
+        matches!(self.0, BodyText::Shared { .. })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            BodyText::Shared { text, start, end } => text.get(*start..*end).unwrap_or_default(),
+            BodyText::Own(own) => own,
+        }
+    }
+
+    /// Keeps the first `len` bytes (a character boundary, as [`String::truncate`] wants).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        match &mut self.0 {
+            BodyText::Shared { start, end, .. } => *end = (*start + len).min(*end),
+            BodyText::Own(own) => own.truncate(len),
+        }
+    }
+
+    /// Makes a shared body reach to `line_end` when it ends in `text` right before a single
+    /// `\n` and its next line starts at `line_start`: the body, the `\n` and that line, as
+    /// [`Self::push_line`] would join them. Whether it did.
+    pub(crate) fn extend_over(
+        &mut self,
+        text: &Arc<String>,
+        line_start: usize,
+        line_end: usize,
+    ) -> bool {
+        match &mut self.0 {
+            BodyText::Shared { text: own, end, .. }
+                if Arc::ptr_eq(own, text)
+                    && *end + 1 == line_start
+                    && text.as_bytes().get(*end) == Some(&b'\n')
+                    && text.is_char_boundary(line_end) =>
+            {
+                *end = line_end;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds `\n` and `line` (the body becomes a string of its own).
+    pub(crate) fn push_line(&mut self, line: &str) {
+        let mut own = std::mem::take(self).into_string();
+        own.push('\n');
+        own.push_str(line);
+        self.0 = BodyText::Own(own);
+    }
+
+    pub fn into_string(self) -> String {
+        match self.0 {
+            BodyText::Own(own) => own,
+            BodyText::Shared { .. } => self.as_str().to_owned(),
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Body {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Self(BodyText::Own(text))
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Self {
+        Self(BodyText::Own(text.to_owned()))
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Body {}
+
+impl PartialEq<str> for Body {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Body {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Body {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// What an entry is. `Text` with an empty body is a message that had no content.

@@ -286,7 +286,7 @@ impl From<&Entry> for PreviewEntry {
             line: e.line,
             timestamp: local_rfc3339(e.timestamp),
             author: e.author.as_deref().map(str::to_owned),
-            body: e.body.clone(),
+            body: e.body.to_string(),
             kind: kind_tag(&e.kind),
             attachment: e.attachment.clone(),
         }

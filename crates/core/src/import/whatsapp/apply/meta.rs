@@ -19,7 +19,7 @@ pub(crate) fn body(entry: &Entry) -> Cow<'_, str> {
             }
             Cow::Owned(text)
         }
-        _ => Cow::Borrowed(&entry.body),
+        _ => Cow::Borrowed(entry.body.as_str()),
     }
 }
 

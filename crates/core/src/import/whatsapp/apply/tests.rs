@@ -86,7 +86,7 @@ fn entry(line: u64, author: Option<&str>, body: &str, kind: EntryKind) -> Entry 
         line,
         timestamp: datetime!(2021-02-14 09:05) + time::Duration::minutes(line as i64),
         author: author.map(Into::into),
-        body: body.to_owned(),
+        body: body.into(),
         kind,
         attachment: None,
         edited: false,

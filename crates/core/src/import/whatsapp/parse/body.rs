@@ -3,7 +3,7 @@
 //! system events. Runs once per entry on the assembled body; plain text leaves through a
 //! first-byte gate without touching the phrase tables.
 
-use super::super::model::{EntryKind, Family, MediaKind, SystemEvent};
+use super::super::model::{Body, EntryKind, Family, MediaKind, SystemEvent};
 use super::attachments::{angle_tail, file_attached, omitted_kind};
 use super::header::is_mark;
 use super::phrases::{self, ends_with_ci, eq_ci, starts_with_ci};
@@ -13,7 +13,7 @@ use super::polls::{mobile_poll, web_poll};
 #[derive(Debug)]
 pub(crate) struct Classified {
     pub kind: EntryKind,
-    pub body: String,
+    pub body: Body,
     pub attachment: Option<String>,
     pub edited: bool,
 }
@@ -108,10 +108,19 @@ pub(super) fn strip_marks(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `body` without its invisible marks (itself when it has none).
+fn without_marks(body: Body) -> Body {
+    if has_mark(&body) {
+        Body::from(body.chars().filter(|c| !is_mark(*c)).collect::<String>())
+    } else {
+        body
+    }
+}
+
 /// `head` and the continuation lines as one body.
-pub(super) fn join(head: &str, rest: Option<&str>) -> String {
+pub(super) fn join(head: &str, rest: Option<&str>) -> Body {
     let head = head.trim();
-    match rest {
+    let joined = match rest {
         Some(rest) if head.is_empty() => rest.to_owned(),
         Some(rest) => {
             let mut body = String::with_capacity(head.len() + 1 + rest.len());
@@ -121,7 +130,8 @@ pub(super) fn join(head: &str, rest: Option<&str>) -> String {
             body
         }
         None => head.to_owned(),
-    }
+    };
+    joined.into()
 }
 
 fn number_prefix(text: &str) -> Option<String> {
@@ -158,7 +168,7 @@ fn location(text: &str) -> EntryKind {
 }
 
 /// Removes the FSI/PDI pair WhatsApp puts around `@mentions` (`@{FSI}Savi{PDI}`).
-fn strip_mention_isolates(body: String) -> String {
+fn strip_mention_isolates(body: Body) -> Body {
     // `@` then U+2068 (E2 81 A8): `@` is rare in message text, cheaper to look for than the
     // E2 lead byte that curly quotes and dashes share.
     let bytes = body.as_bytes();
@@ -178,11 +188,11 @@ fn strip_mention_isolates(body: String) -> String {
         }
         previous = c;
     }
-    out
+    out.into()
 }
 
 /// The edited marker at the end of the body: the body without it, and whether it was there.
-fn strip_edited(body: &mut String) -> bool {
+fn strip_edited(body: &mut Body) -> bool {
     let trimmed = body.trim_end();
     if !trimmed.ends_with('>') {
         return false;
@@ -201,8 +211,8 @@ fn strip_edited(body: &mut String) -> bool {
 }
 
 /// Classifies an authorless line (Android/legacy/iOS system events, Web `] - ` lines).
-pub(crate) fn classify_authorless(body: String) -> Classified {
-    let text = strip_marks(&body).into_owned();
+pub(crate) fn classify_authorless(body: Body) -> Classified {
+    let text = without_marks(body);
     let matching = text.replace('’', "'");
     let first = matching
         .split('\n')
@@ -231,7 +241,7 @@ pub(crate) fn classify_authorless(body: String) -> Classified {
 #[cfg(test)]
 pub(crate) fn classify(family: Family, body: String, marked: bool) -> Classified {
     let multiline = memchr::memchr(b'\n', body.as_bytes()).is_some();
-    classify_lines(family, body, marked, multiline)
+    classify_lines(family, body.into(), marked, multiline)
 }
 
 /// Classifies an authored body. `marked`: the header line started with a mark (iOS puts LRM
@@ -239,7 +249,7 @@ pub(crate) fn classify(family: Family, body: String, marked: bool) -> Classified
 /// is not searched for one).
 pub(crate) fn classify_lines(
     family: Family,
-    body: String,
+    body: Body,
     marked: bool,
     multiline: bool,
 ) -> Classified {
@@ -250,8 +260,8 @@ pub(crate) fn classify_lines(
     out
 }
 
-fn classify_inner(family: Family, body: String, marked: bool, multiline: bool) -> Classified {
-    let text = |body: String| Classified {
+fn classify_inner(family: Family, body: Body, marked: bool, multiline: bool) -> Classified {
+    let text = |body: Body| Classified {
         kind: EntryKind::Text,
         body: strip_mention_isolates(body),
         attachment: None,
@@ -260,7 +270,7 @@ fn classify_inner(family: Family, body: String, marked: bool, multiline: bool) -
     if body == "null" {
         return Classified {
             kind: EntryKind::ViewOnce,
-            body: String::new(),
+            body: Body::default(),
             attachment: None,
             edited: false,
         };
@@ -369,7 +379,7 @@ fn classify_inner(family: Family, body: String, marked: bool, multiline: bool) -
             }
         }
     }
-    let generated = |kind: EntryKind, body: String| Classified {
+    let generated = |kind: EntryKind, body: Body| Classified {
         kind,
         body,
         attachment: None,
@@ -455,7 +465,7 @@ fn classify_inner(family: Family, body: String, marked: bool, multiline: bool) -
     {
         let matching = strip_marks(&body).replace('’', "'");
         if let Some(event) = phrases::system_event(&matching) {
-            return generated(EntryKind::System { event }, strip_marks(&body).into_owned());
+            return generated(EntryKind::System { event }, without_marks(body));
         }
     }
     text(body)
@@ -483,7 +493,7 @@ pub(crate) fn android_place(out: Classified) -> Classified {
                     longitude: None,
                     url: Some(url),
                 },
-                body,
+                body: body.into(),
                 ..out
             }
         }

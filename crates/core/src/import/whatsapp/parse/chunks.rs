@@ -49,26 +49,16 @@ pub(crate) struct Chunk {
 
 impl Chunk {
     /// The physical lines of the chunk, with how each ended.
+    #[cfg(test)]
     pub(crate) fn lines(&self) -> Lines<'_> {
-        Lines {
-            bytes: &self.bytes,
-            pos: 0,
-            // Android exports hold no `\r`: one byte to look for is a faster search.
-            cr: memchr::memchr(b'\r', &self.bytes).is_some(),
-        }
+        Lines::new(&self.bytes)
     }
 
     /// The chunk's lines, numbered from 1, up to the first longer than [`MAX_LINE_BYTES`].
     pub(crate) fn walk(&self) -> Walk<'_> {
-        Walk {
-            lines: self.lines(),
-            bytes: &self.bytes,
-            // Valid UTF-8 is the usual case: one check for all the lines.
-            text: simdutf8::basic::from_utf8(&self.bytes).ok(),
-            previous: self.before,
-            number: 0,
-            overlong_at: None,
-        }
+        // Valid UTF-8 is the usual case: one check for all the lines.
+        let text = simdutf8::basic::from_utf8(&self.bytes).ok();
+        Walk::new(&self.bytes, text, self.before)
     }
 }
 
@@ -76,6 +66,8 @@ impl Chunk {
 pub(crate) struct Line<'a> {
     /// Counted from the chunk's start (1-based).
     pub number: u64,
+    /// Where the line starts in the chunk.
+    pub start: usize,
     /// Without its ending.
     pub bytes: &'a [u8],
     /// How the line before it ended (`None` for the file's first line).
@@ -105,6 +97,22 @@ pub(crate) struct Walk<'a> {
     pub overlong_at: Option<u64>,
 }
 
+impl<'a> Walk<'a> {
+    /// The lines of a chunk's `bytes`; `text`: the same bytes as a `str` when they are valid
+    /// UTF-8 (otherwise each line is read lossily); `before`: how the line before the chunk
+    /// ended.
+    pub(crate) fn new(bytes: &'a [u8], text: Option<&'a str>, before: Option<Ending>) -> Self {
+        Walk {
+            lines: Lines::new(bytes),
+            bytes,
+            text,
+            previous: before,
+            number: 0,
+            overlong_at: None,
+        }
+    }
+}
+
 impl<'a> Iterator for Walk<'a> {
     type Item = Line<'a>;
 
@@ -121,6 +129,7 @@ impl<'a> Iterator for Walk<'a> {
         }
         Some(Line {
             number: self.number,
+            start,
             bytes,
             before: self.previous.replace(ending),
             text: self
@@ -136,6 +145,17 @@ pub(crate) struct Lines<'a> {
     pos: usize,
     /// The bytes hold a `\r`.
     cr: bool,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            pos: 0,
+            // Android exports hold no `\r`: one byte to look for is a faster search.
+            cr: memchr::memchr(b'\r', bytes).is_some(),
+        }
+    }
 }
 
 impl Iterator for Lines<'_> {

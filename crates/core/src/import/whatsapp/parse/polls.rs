@@ -73,7 +73,7 @@ fn poll(question: String, options: Vec<PollOption>) -> Classified {
             question: question.clone(),
             options,
         }),
-        body: question,
+        body: question.into(),
         attachment: None,
         edited: false,
     }

@@ -34,7 +34,7 @@ fn entry(line: u64, t: PrimitiveDateTime, author: Option<&str>, kind: EntryKind)
         line,
         timestamp: t,
         author: author.map(Into::into),
-        body: format!("line {line}"),
+        body: format!("line {line}").into(),
         kind,
         attachment: None,
         edited: false,

@@ -235,3 +235,69 @@ fn the_pool_gives_results_in_order_and_reports_a_stopped_worker() {
     assert_eq!(pool.take(), None, "the job whose worker panicked");
     assert_eq!(pool.take(), Some(6), "the other workers go on");
 }
+
+/// The entries of `text` parsed whole, with one worker.
+fn entries(text: &[u8]) -> Vec<crate::import::whatsapp::model::Entry> {
+    let detection = detect(Cursor::new(text), None).unwrap();
+    Parser::with_chunks(Cursor::new(text), &detection, usize::MAX >> 1, 1)
+        .filter_map(|item| match item.unwrap() {
+            Parsed::Entry(entry) => Some(entry),
+            Parsed::Unparsed(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn bodies_share_the_chunk_text_where_it_holds_them_as_they_are() {
+    let text = "12/03/2021, 10:00 - Anna: first line\nsecond line\n\
+                12/03/2021, 10:01 - Bob: one\r\ntwo\n\
+                12/03/2021, 10:02 - Anna: caffè <This message was edited>\n\
+                12/03/2021, 10:03 - Bob: bye\n\n";
+    let read = entries(text.as_bytes());
+    let bodies: Vec<(&str, bool)> = read
+        .iter()
+        .map(|e| (e.body.as_str(), e.body.is_shared()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            // Lines after a bare `\n`: one range of the text.
+            ("first line\nsecond line", true),
+            // Lines joined across `\r\n` lose the `\r`: a string of their own.
+            ("one\ntwo", false),
+            // The edited marker and the blank lines at the end are cut off the range.
+            ("caffè", true),
+            ("bye", true),
+        ]
+    );
+    assert!(read.get(2).unwrap().edited);
+
+    // Bytes that are not UTF-8: the chunk is read lossily, its bodies own their text.
+    let mut invalid = text.as_bytes().to_vec();
+    invalid.extend_from_slice(b"12/03/2021, 10:04 - Anna: \xFFok\n");
+    let read = entries(&invalid);
+    assert_eq!(read.len(), 5);
+    assert!(read.iter().all(|e| !e.body.is_shared()));
+    assert_eq!(read.get(4).unwrap().body, "\u{FFFD}ok");
+    assert_eq!(read.first().unwrap().body, "first line\nsecond line");
+}
+
+#[test]
+fn a_chunk_text_is_taken_back_once_its_entries_are_gone() {
+    // Four chunks, their entries dropped one at a time: the parser takes the texts back, to
+    // copy later chunks into.
+    let line = "12/03/2021, 10:00 - Anna: a message of some length, to fill the chunks\n";
+    let text = line.repeat(200);
+    let detection = detect(Cursor::new(text.as_bytes()), None).unwrap();
+    let mut parser = Parser::with_chunks(Cursor::new(text.as_bytes()), &detection, 4000, 2);
+    let mut count = 0;
+    for item in parser.by_ref() {
+        assert!(matches!(item.unwrap(), Parsed::Entry(e) if e.body.is_shared()));
+        count += 1;
+    }
+    assert_eq!(count, 200);
+    assert!(
+        !parser.spare_texts.is_empty(),
+        "no chunk text was taken back"
+    );
+}
