@@ -313,8 +313,7 @@ fn split_author_with(
         let candidate = rest.get(..at).unwrap_or_default();
         // `Tom changed the subject to "Trip: day 1"` is an event, not `Tom changed…` writing.
         let suspicious = candidate.len() > 40 || quoted(candidate);
-        let event_before =
-            suspicious && phrases::system_phrase_start(rest).is_some_and(|start| start < at);
+        let event_before = suspicious && phrases::system_phrase_before(rest, at);
         if !event_before
             && !candidate
                 .trim_matches(|c: char| is_mark(c) || is_space(c))

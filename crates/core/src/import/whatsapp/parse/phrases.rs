@@ -589,6 +589,10 @@ struct SystemIndex {
     /// phrase is then searched one by one), and the [`SYSTEM`] index of each pattern.
     anywhere: Option<AhoCorasick>,
     anywhere_rows: Vec<usize>,
+    /// How far past its first `:` the longest phrase holding one reaches (0: none holds one),
+    /// and whether an [`At::End`] phrase holds one (see [`system_phrase_before`]).
+    colon_reach: usize,
+    colon_at_end: bool,
 }
 
 static INDEX: LazyLock<SystemIndex> = LazyLock::new(|| {
@@ -614,10 +618,20 @@ static INDEX: LazyLock<SystemIndex> = LazyLock::new(|| {
             *mask |= 1 << bit;
         }
     }
+    let colon_reach = SYSTEM
+        .iter()
+        .filter_map(|(_, phrase, _)| phrase.find(':').map(|at| phrase.len() - at))
+        .max()
+        .unwrap_or(0);
+    let colon_at_end = SYSTEM
+        .iter()
+        .any(|(at, phrase, _)| matches!(at, At::End) && phrase.contains(':'));
     SystemIndex {
         anchored,
         starting,
         ending,
+        colon_reach,
+        colon_at_end,
         // A DFA (a few hundred KiB for these phrases): the fastest search per byte, and
         // authors whose names hold a quote have their whole line searched.
         anywhere: AhoCorasick::builder()
@@ -694,6 +708,51 @@ fn first_match(text: &str) -> Option<(usize, usize)> {
 pub(crate) fn system_event(text: &str) -> Option<SystemEvent> {
     let (row, _) = first_match(text.trim_end_matches(['.', ' ']))?;
     SYSTEM.get(row).map(|(_, _, event)| *event)
+}
+
+/// Whether the system phrase that matches `text` starts before `at`, the place of a `:` in it
+/// (`system_phrase_start(text) < at`: `Tom changed the subject to "a: b"` is an event, not `Tom
+/// changed…` writing). A phrase that starts before the `:` lies before it, or reaches past it
+/// only as far as a phrase holding a `:` does; when that part of the text holds no phrase, the
+/// rest is not searched (a name with a quote in it sends each of its messages here).
+pub(crate) fn system_phrase_before(text: &str, at: usize) -> bool {
+    let index = &*INDEX;
+    if !index.colon_at_end {
+        let mut end = text.len().min(at + index.colon_reach);
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if !phrase_may_start(text.get(..end).unwrap_or(text)) {
+            return false;
+        }
+    }
+    system_phrase_start(text).is_some_and(|start| start < at)
+}
+
+/// Whether `text` holds an [`At::Anywhere`] phrase or starts with an [`At::Start`] one.
+fn phrase_may_start(text: &str) -> bool {
+    let index = &*INDEX;
+    let lower = usize::from(text.as_bytes().first().map_or(0, u8::to_ascii_lowercase));
+    let mut candidates = index.starting.get(lower).copied().unwrap_or(0);
+    let starts = |row: &usize| matches!(SYSTEM.get(*row), Some((At::Start, phrase, _)) if starts_with_ci(text, phrase));
+    while candidates != 0 {
+        let bit = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        if index.anchored.get(bit).is_some_and(starts) {
+            return true;
+        }
+    }
+    if index.anchored.iter().skip(64).any(starts) {
+        return true;
+    }
+    match &index.anywhere {
+        Some(automaton) => automaton.is_match(text),
+        None => index.anywhere_rows.iter().any(|row| {
+            SYSTEM
+                .get(*row)
+                .is_some_and(|(_, phrase, _)| text.contains(phrase))
+        }),
+    }
 }
 
 /// Where in `text` the system phrase that matches it starts (to tell `Tom changed the subject

@@ -284,8 +284,9 @@ fn byte_level_mark_and_quote_checks_agree_with_the_characters() {
 
 /// The phrase lookups ([`phrases::system_event`], [`phrases::system_phrase_start`]) answer as a
 /// plain walk down the table does: first row in table order wins, an anywhere phrase at its
-/// first occurrence. Texts: every phrase alone, in other case, inside other text, two phrases
-/// together, and every fixture line.
+/// first occurrence; [`phrases::system_phrase_before`] as the start compared with each `:`.
+/// Texts: every phrase alone, in other case, inside other text, two phrases together, after
+/// and before a colon, and every fixture line.
 #[test]
 fn phrase_lookups_agree_with_a_walk_down_the_table() {
     use super::phrases::{self, At, SYSTEM, ends_with_ci, starts_with_ci};
@@ -310,6 +311,9 @@ fn phrase_lookups_agree_with_a_walk_down_the_table() {
             format!("Tom {phrase}"),
             format!("{phrase} Anna."),
             format!("Tom {phrase} \"Trip: day 1\""),
+            format!("Zoë O'Neil: {phrase}"),
+            format!("{phrase}: hi"),
+            format!("A: {phrase}: {other}"),
             format!("{other} and {phrase}"),
             format!("{phrase}{other}"),
             format!("x{phrase}x"),
@@ -343,6 +347,13 @@ fn phrase_lookups_agree_with_a_walk_down_the_table() {
             expected.map(|(start, _)| start),
             "{text:?}"
         );
+        for (at, _) in text.match_indices(':') {
+            assert_eq!(
+                phrases::system_phrase_before(text, at),
+                phrases::system_phrase_start(text).is_some_and(|start| start < at),
+                "{text:?} at {at}"
+            );
+        }
     }
     assert!(
         hits > SYSTEM.len() * 3,
