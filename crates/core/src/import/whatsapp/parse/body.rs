@@ -26,7 +26,7 @@ const LIVE: u16 = 1 << 3;
 const LOCATION: u16 = 1 << 4;
 const CALLS: u16 = 1 << 5;
 const STRONG: u16 = 1 << 6;
-const OMITTED: u16 = 1 << 7;
+pub(super) const OMITTED: u16 = 1 << 7;
 const OTHER: u16 = 1 << 8;
 
 #[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
@@ -40,19 +40,70 @@ const fn mark_lists(mut table: [u16; 256], list: &[&str], bit: u16) -> [u16; 256
     table
 }
 
+/// Marks `bit` at the second byte of each phrase in `list`, in both ASCII cases (the
+/// comparisons after the gate ignore ASCII case); a phrase of one byte marks every byte.
 #[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn lead_mask() -> [u16; 256] {
+const fn mark_second(mut table: [u16; 256], phrase: &str, bit: u16) -> [u16; 256] {
+    let bytes = phrase.as_bytes();
+    if bytes.len() < 2 {
+        let mut b = 0;
+        while b < 256 {
+            table[b] |= bit;
+            b += 1;
+        }
+    } else {
+        table[bytes[1].to_ascii_lowercase() as usize] |= bit;
+        table[bytes[1].to_ascii_uppercase() as usize] |= bit;
+    }
+    table
+}
+
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
+const fn mark_lists_second(mut table: [u16; 256], list: &[&str], bit: u16) -> [u16; 256] {
+    let mut i = 0;
+    while i < list.len() {
+        table = mark_second(table, list[i], bit);
+        i += 1;
+    }
+    table
+}
+
+/// Which phrase lists have an entry whose second byte is a given byte (either ASCII case).
+/// Non-ASCII bytes pass every list: a mark there is dropped before the comparisons, so the
+/// body's second byte may not be the compared text's.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
+const fn second_mask() -> [u16; 256] {
     let mut table = [0u16; 256];
-    table = mark_lists(table, phrases::DELETED, DELETED);
-    table = mark_lists(table, phrases::DELETED_BY_ADMIN, DELETED);
-    table = mark_lists(table, phrases::WAITING, WAITING);
-    table = mark_lists(table, phrases::VIEW_ONCE, VIEW_ONCE);
-    table = mark_lists(table, phrases::LIVE_LOCATION, LIVE);
-    table = mark_lists(table, phrases::LOCATION_LABELS, LOCATION);
-    table = mark_lists(table, phrases::CALLS, CALLS);
-    table = mark_lists(table, phrases::STRONG_SYSTEM_PREFIXES, STRONG);
-    table = mark_lists(
-        table,
+    let mut b = 0x80;
+    while b < 256 {
+        table[b] = u16::MAX;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < LISTS.len() {
+        table = mark_lists_second(table, LISTS[i].0, LISTS[i].1);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < phrases::IOS_OMITTED.len() {
+        table = mark_second(table, phrases::IOS_OMITTED[i].0, OMITTED);
+        i += 1;
+    }
+    table
+}
+
+/// The phrase lists the gates are built from, with their bits (`IOS_OMITTED`, a list of pairs
+/// matched in either case, is added on its own).
+pub(super) const LISTS: [(&[&str], u16); 10] = [
+    (phrases::DELETED, DELETED),
+    (phrases::DELETED_BY_ADMIN, DELETED),
+    (phrases::WAITING, WAITING),
+    (phrases::VIEW_ONCE, VIEW_ONCE),
+    (phrases::LIVE_LOCATION, LIVE),
+    (phrases::LOCATION_LABELS, LOCATION),
+    (phrases::CALLS, CALLS),
+    (phrases::STRONG_SYSTEM_PREFIXES, STRONG),
+    (
         &[
             "POLL:",
             "Poll: ",
@@ -62,12 +113,18 @@ const fn lead_mask() -> [u16; 256] {
             "GIF attached",
         ],
         OTHER,
-    );
-    table = mark_lists(
-        table,
-        &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-        OTHER,
-    );
+    ),
+    (&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], OTHER),
+];
+
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
+const fn lead_mask() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < LISTS.len() {
+        table = mark_lists(table, LISTS[i].0, LISTS[i].1);
+        i += 1;
+    }
     let mut i = 0;
     while i < phrases::IOS_OMITTED.len() {
         let b = phrases::IOS_OMITTED[i].0.as_bytes()[0];
@@ -81,6 +138,9 @@ const fn lead_mask() -> [u16; 256] {
 /// For each first byte of a body, the phrase lists worth checking (WhatsApp writes its texts
 /// with fixed capitals, so the gate is case-exact; the comparisons after it are not).
 const LEAD_MASK: [u16; 256] = lead_mask();
+
+/// For each second byte of a body, the phrase lists worth checking ([`second_mask`]).
+const SECOND_MASK: [u16; 256] = second_mask();
 
 /// Whether `text` holds an invisible mark ([`is_mark`]), by its UTF-8 bytes: U+061C is D8 9C,
 /// U+200B–U+200F E2 80 8B–8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069 E2 81 A6–A9, U+FEFF
@@ -106,6 +166,22 @@ pub(super) fn strip_marks(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(text)
     }
+}
+
+/// The phrase lists (bits) whose phrases may start `core`, a body's first line without its
+/// leading marks: by its first byte (case-exact), and by its second (either ASCII case). Most
+/// texts start with a byte some phrase starts with; far fewer with two.
+pub(super) fn gate_mask(core: &str) -> u16 {
+    let bytes = core.as_bytes();
+    let at = |table: &[u16; 256], i: usize| {
+        bytes.get(i).map_or(u16::MAX, |b| {
+            table.get(usize::from(*b)).copied().unwrap_or(0)
+        })
+    };
+    if bytes.is_empty() {
+        return 0;
+    }
+    at(&LEAD_MASK, 0) & at(&SECOND_MASK, 1)
 }
 
 /// `body` without its invisible marks (itself when it has none).
@@ -338,11 +414,7 @@ fn classify_inner(family: Family, body: Body, marked: bool, multiline: bool) -> 
             };
         }
     }
-    let mask = if marked {
-        u16::MAX
-    } else {
-        LEAD_MASK.get(usize::from(lead)).copied().unwrap_or(0)
-    };
+    let mask = if marked { u16::MAX } else { gate_mask(core) };
     if mask == 0 {
         return text(body);
     }

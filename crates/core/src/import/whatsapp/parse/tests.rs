@@ -361,3 +361,53 @@ fn phrase_lookups_agree_with_a_walk_down_the_table() {
         texts.len()
     );
 }
+
+/// The body gates let every phrase through to its list's comparisons, whatever the ASCII case
+/// after its first byte (the comparisons ignore it; the first byte is compared as written,
+/// except for the iOS placeholders, compared in either case).
+#[test]
+fn every_phrase_passes_the_body_gates() {
+    use super::body::{LISTS, OMITTED, gate_mask};
+    use super::phrases::IOS_OMITTED;
+    let cased = |text: &str| {
+        [
+            text.to_owned(),
+            text.to_ascii_lowercase(),
+            text.to_ascii_uppercase(),
+        ]
+    };
+    let variants = |phrase: &str, any_first_case: bool| {
+        let split = phrase.chars().next().map_or(0, char::len_utf8);
+        let (first, rest) = phrase.split_at(split);
+        let firsts = if any_first_case {
+            cased(first).to_vec()
+        } else {
+            vec![first.to_owned()]
+        };
+        let mut all = Vec::new();
+        for first in firsts {
+            all.extend(cased(rest).map(|rest| format!("{first}{rest}")));
+        }
+        all
+    };
+    let mut checked = 0;
+    for (list, bit) in LISTS {
+        for phrase in list {
+            for text in variants(phrase, false) {
+                assert_ne!(gate_mask(&text) & bit, 0, "{text:?}");
+                checked += 1;
+            }
+        }
+    }
+    for (phrase, _) in IOS_OMITTED {
+        for text in variants(phrase, true) {
+            assert_ne!(gate_mask(&text) & OMITTED, 0, "{text:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked} phrases checked");
+    // Ordinary text is stopped at the gate.
+    for text in ["hello", "the plan", "ok", "perché", "😀", ""] {
+        assert_eq!(gate_mask(text), 0, "{text:?}");
+    }
+}
