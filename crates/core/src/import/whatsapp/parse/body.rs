@@ -3,6 +3,8 @@
 //! system events. Runs once per entry on the assembled body; plain text leaves through a
 //! first-byte gate without touching the phrase tables.
 
+use std::borrow::Cow;
+
 use super::super::model::{Body, EntryKind, Family, MediaKind, SystemEvent};
 use super::attachments::{angle_tail, file_attached, omitted_kind};
 use super::header::is_mark;
@@ -142,29 +144,62 @@ const LEAD_MASK: [u16; 256] = lead_mask();
 /// For each second byte of a body, the phrase lists worth checking ([`second_mask`]).
 const SECOND_MASK: [u16; 256] = second_mask();
 
-/// Whether `text` holds an invisible mark ([`is_mark`]), by its UTF-8 bytes: U+061C is D8 9C,
-/// U+200B–U+200F E2 80 8B–8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069 E2 81 A6–A9, U+FEFF
-/// EF BB BF.
-pub(super) fn has_mark(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    memchr::memchr3_iter(0xE2, 0xEF, 0xD8, bytes).any(|at| {
-        matches!(
-            bytes.get(at..at + 3),
-            Some(
-                [0xE2, 0x80, 0x8B..=0x8F | 0xAA..=0xAE]
-                | [0xE2, 0x81, 0xA6..=0xA9]
-                | [0xEF, 0xBB, 0xBF]
-                | [0xD8, 0x9C, _],
-            )
-        ) || bytes.get(at..at + 2) == Some(&[0xD8, 0x9C])
-    })
+/// The length of the invisible mark ([`is_mark`]) whose UTF-8 bytes start at `at`, or 0:
+/// U+061C is D8 9C, U+200B–U+200F E2 80 8B–8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069
+/// E2 81 A6–A9, U+FEFF EF BB BF.
+fn mark_len(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at..) {
+        Some(
+            [0xE2, 0x80, 0x8B..=0x8F | 0xAA..=0xAE, ..]
+            | [0xE2, 0x81, 0xA6..=0xA9, ..]
+            | [0xEF, 0xBB, 0xBF, ..],
+        ) => 3,
+        Some([0xD8, 0x9C, ..]) => 2,
+        _ => 0,
+    }
 }
 
-pub(super) fn strip_marks(text: &str) -> std::borrow::Cow<'_, str> {
-    if has_mark(text) {
-        std::borrow::Cow::Owned(text.chars().filter(|c| !is_mark(*c)).collect())
+/// Where marks may start: the lead bytes of their UTF-8 sequences.
+fn mark_leads(bytes: &[u8]) -> memchr::Memchr3<'_> {
+    memchr::memchr3_iter(0xE2, 0xEF, 0xD8, bytes)
+}
+
+/// Whether `text` holds an invisible mark ([`is_mark`]), by its UTF-8 bytes ([`mark_len`]).
+#[cfg(test)]
+pub(super) fn has_mark(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    mark_leads(bytes).any(|at| mark_len(bytes, at) > 0)
+}
+
+/// `text` without its invisible marks. By bytes: a mark is a whole UTF-8 sequence, so the
+/// pieces between marks are whole characters.
+pub(super) fn strip_marks(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut from = 0;
+    for at in mark_leads(bytes) {
+        let len = mark_len(bytes, at);
+        if len > 0 {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(text.get(from..at).unwrap_or_default());
+            from = at + len;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut out) => {
+            out.push_str(text.get(from..).unwrap_or_default());
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// `’` read as `'` for the phrase tables (no copy when there is none).
+fn plain_apostrophes(text: &str) -> Cow<'_, str> {
+    if text.contains('’') {
+        Cow::Owned(text.replace('’', "'"))
     } else {
-        std::borrow::Cow::Borrowed(text)
+        Cow::Borrowed(text)
     }
 }
 
@@ -186,10 +221,9 @@ pub(super) fn gate_mask(core: &str) -> u16 {
 
 /// `body` without its invisible marks (itself when it has none).
 fn without_marks(body: Body) -> Body {
-    if has_mark(&body) {
-        Body::from(body.chars().filter(|c| !is_mark(*c)).collect::<String>())
-    } else {
-        body
+    match strip_marks(&body) {
+        Cow::Owned(stripped) => Body::from(stripped),
+        Cow::Borrowed(_) => body,
     }
 }
 
@@ -289,7 +323,7 @@ fn strip_edited(body: &mut Body) -> bool {
 /// Classifies an authorless line (Android/legacy/iOS system events, Web `] - ` lines).
 pub(crate) fn classify_authorless(body: Body) -> Classified {
     let text = without_marks(body);
-    let matching = text.replace('’', "'");
+    let matching = plain_apostrophes(&text);
     let first = matching
         .split('\n')
         .next()
@@ -535,9 +569,13 @@ fn classify_inner(family: Family, body: Body, marked: bool, multiline: bool) -> 
                 .iter()
                 .any(|p| starts_with_ci(line, p)))
     {
-        let matching = strip_marks(&body).replace('’', "'");
-        if let Some(event) = phrases::system_event(&matching) {
-            return generated(EntryKind::System { event }, without_marks(body));
+        let stripped = strip_marks(&body);
+        if let Some(event) = phrases::system_event(&plain_apostrophes(&stripped)) {
+            let text = match stripped {
+                Cow::Owned(stripped) => Body::from(stripped),
+                Cow::Borrowed(_) => body,
+            };
+            return generated(EntryKind::System { event }, text);
         }
     }
     text(body)

@@ -2,7 +2,7 @@
 
 use time::macros::datetime;
 
-use super::body::has_mark;
+use super::body::{has_mark, strip_marks};
 use super::header::is_mark;
 use super::header::{DateFields, Meridiem, Shape, header};
 use super::{has_quote, normalize_author, split_author};
@@ -272,6 +272,11 @@ fn byte_level_mark_and_quote_checks_agree_with_the_characters() {
         };
         let text = format!("a{c}b");
         assert_eq!(has_mark(&text), is_mark(c), "{code:#x}");
+        // Stripped by bytes as by characters, next to other marks and at the ends too.
+        for text in [text.clone(), format!("{c}\u{200E}{c}é{c}"), format!("{c}")] {
+            let by_chars: String = text.chars().filter(|c| !is_mark(*c)).collect();
+            assert_eq!(strip_marks(&text), by_chars, "{code:#x} in {text:?}");
+        }
         let quote = matches!(c, '"' | '\'' | '“' | '”' | '«' | '„' | '‘' | '’');
         assert_eq!(has_quote(&text), quote, "{code:#x}");
         // In the eight-byte words of a longer name, and across a word's end.
