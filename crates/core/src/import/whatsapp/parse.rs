@@ -90,7 +90,9 @@ struct Settings {
 /// A worker's state: the settings, and authors as written and as normalised (a chat has a few
 /// authors writing thousands of messages each, and a name with marks or a phone number costs a
 /// pass over its characters; emptied when it reaches [`AUTHORS_CACHED`], bounded on hostile
-/// input).
+/// input, and at each chunk: the shared names a worker hands out are then not the ones the
+/// consumer is dropping for earlier chunks, and the two cores do not pass the names' reference
+/// counts back and forth. In a profile that halved the time on the count's increment).
 struct Worker {
     settings: Settings,
     authors: Authors,
@@ -476,6 +478,8 @@ impl Worker {
         mut entries: Vec<Entry>,
     ) -> Option<ChunkResult> {
         let s = self.settings;
+        // New shared names per chunk (see [`Worker`]).
+        self.authors.clear();
         entries.clear();
         // About one entry per 90 bytes in real exports.
         entries.reserve(chunk.len() / 64);
