@@ -20,7 +20,7 @@ pub(crate) struct Classified {
     pub edited: bool,
 }
 
-// Bits of [`LEAD_MASK`]: which phrase lists have an entry starting with a given byte.
+// Bits of [`LEAD_MASK`] and [`SECOND_MASK`]: the phrase lists.
 const DELETED: u16 = 1;
 const WAITING: u16 = 1 << 1;
 const VIEW_ONCE: u16 = 1 << 2;
@@ -30,69 +30,6 @@ const CALLS: u16 = 1 << 5;
 const STRONG: u16 = 1 << 6;
 pub(super) const OMITTED: u16 = 1 << 7;
 const OTHER: u16 = 1 << 8;
-
-#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn mark_lists(mut table: [u16; 256], list: &[&str], bit: u16) -> [u16; 256] {
-    let mut i = 0;
-    while i < list.len() {
-        let b = list[i].as_bytes()[0];
-        table[b as usize] |= bit;
-        i += 1;
-    }
-    table
-}
-
-/// Marks `bit` at the second byte of each phrase in `list`, in both ASCII cases (the
-/// comparisons after the gate ignore ASCII case); a phrase of one byte marks every byte.
-#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn mark_second(mut table: [u16; 256], phrase: &str, bit: u16) -> [u16; 256] {
-    let bytes = phrase.as_bytes();
-    if bytes.len() < 2 {
-        let mut b = 0;
-        while b < 256 {
-            table[b] |= bit;
-            b += 1;
-        }
-    } else {
-        table[bytes[1].to_ascii_lowercase() as usize] |= bit;
-        table[bytes[1].to_ascii_uppercase() as usize] |= bit;
-    }
-    table
-}
-
-#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn mark_lists_second(mut table: [u16; 256], list: &[&str], bit: u16) -> [u16; 256] {
-    let mut i = 0;
-    while i < list.len() {
-        table = mark_second(table, list[i], bit);
-        i += 1;
-    }
-    table
-}
-
-/// Which phrase lists have an entry whose second byte is a given byte (either ASCII case).
-/// Non-ASCII bytes pass every list: a mark there is dropped before the comparisons, so the
-/// body's second byte may not be the compared text's.
-#[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn second_mask() -> [u16; 256] {
-    let mut table = [0u16; 256];
-    let mut b = 0x80;
-    while b < 256 {
-        table[b] = u16::MAX;
-        b += 1;
-    }
-    let mut i = 0;
-    while i < LISTS.len() {
-        table = mark_lists_second(table, LISTS[i].0, LISTS[i].1);
-        i += 1;
-    }
-    let mut i = 0;
-    while i < phrases::IOS_OMITTED.len() {
-        table = mark_second(table, phrases::IOS_OMITTED[i].0, OMITTED);
-        i += 1;
-    }
-    table
-}
 
 /// The phrase lists the gates are built from, with their bits (`IOS_OMITTED`, a list of pairs
 /// matched in either case, is added on its own).
@@ -119,30 +56,63 @@ pub(super) const LISTS: [(&[&str], u16); 10] = [
     (&["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], OTHER),
 ];
 
+/// For the byte at `place` (0 or 1) of a body, the phrase lists with an entry that has that
+/// byte there. The first byte is compared as written (WhatsApp writes its texts with fixed
+/// capitals), except for the iOS placeholders, compared in either ASCII case; the second in
+/// either ASCII case, as the comparisons after the gate do. A non-ASCII second byte passes every
+/// list (a mark there is dropped before the comparisons, so it may not be the compared text's),
+/// and any second byte passes the lists with a one-byte phrase.
 #[allow(clippy::indexing_slicing)] // evaluated at compile time: an out-of-range index is a build error
-const fn lead_mask() -> [u16; 256] {
+const fn gate_table(place: usize) -> [u16; 256] {
     let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < LISTS.len() {
-        table = mark_lists(table, LISTS[i].0, LISTS[i].1);
-        i += 1;
+    if place > 0 {
+        let mut b = 0x80;
+        while b < 256 {
+            table[b] = u16::MAX;
+            b += 1;
+        }
     }
-    let mut i = 0;
-    while i < phrases::IOS_OMITTED.len() {
-        let b = phrases::IOS_OMITTED[i].0.as_bytes()[0];
-        table[b.to_ascii_lowercase() as usize] |= OMITTED;
-        table[b.to_ascii_uppercase() as usize] |= OMITTED;
-        i += 1;
+    // The lists, then the iOS placeholders (a list of pairs).
+    let mut list = 0;
+    while list <= LISTS.len() {
+        let placeholders = list == LISTS.len();
+        let (len, bit) = if placeholders {
+            (phrases::IOS_OMITTED.len(), OMITTED)
+        } else {
+            (LISTS[list].0.len(), LISTS[list].1)
+        };
+        let mut i = 0;
+        while i < len {
+            let phrase = if placeholders {
+                phrases::IOS_OMITTED[i].0.as_bytes()
+            } else {
+                LISTS[list].0[i].as_bytes()
+            };
+            if place >= phrase.len() {
+                let mut b = 0;
+                while b < 256 {
+                    table[b] |= bit;
+                    b += 1;
+                }
+            } else if place > 0 || placeholders {
+                table[phrase[place].to_ascii_lowercase() as usize] |= bit;
+                table[phrase[place].to_ascii_uppercase() as usize] |= bit;
+            } else {
+                table[phrase[place] as usize] |= bit;
+            }
+            i += 1;
+        }
+        list += 1;
     }
     table
 }
 
 /// For each first byte of a body, the phrase lists worth checking (WhatsApp writes its texts
 /// with fixed capitals, so the gate is case-exact; the comparisons after it are not).
-const LEAD_MASK: [u16; 256] = lead_mask();
+const LEAD_MASK: [u16; 256] = gate_table(0);
 
-/// For each second byte of a body, the phrase lists worth checking ([`second_mask`]).
-const SECOND_MASK: [u16; 256] = second_mask();
+/// For each second byte of a body, the phrase lists worth checking ([`gate_table`]).
+const SECOND_MASK: [u16; 256] = gate_table(1);
 
 /// The length of the invisible mark ([`is_mark`]) whose UTF-8 bytes start at `at`, or 0:
 /// U+061C is D8 9C, U+200B–U+200F E2 80 8B–8F, U+202A–U+202E E2 80 AA–AE, U+2066–U+2069
