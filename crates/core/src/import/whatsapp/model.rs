@@ -315,17 +315,15 @@ pub enum EntryKind {
     ViewOnce,
     /// "Waiting for this message" (could not be decrypted on the exporting phone).
     Waiting,
-    Location {
-        latitude: Option<String>,
-        longitude: Option<String>,
-        url: Option<String>,
-    },
+    /// Boxed, as the poll: the rare kinds with the most fields would otherwise make every
+    /// entry larger (an entry is moved between threads a million times in a big import).
+    Location(Box<Place>),
     LiveLocation,
     /// A contact card (`Name.vcf (file attached)`, `Contact card omitted`, `Contact: NAME`).
     Contact {
         name: Option<String>,
     },
-    Poll(Poll),
+    Poll(Box<Poll>),
     /// A missed or finished call line.
     Call,
 }
@@ -366,6 +364,14 @@ pub enum MediaKind {
     Document,
     /// `<Media omitted>` says nothing more.
     Unknown,
+}
+
+/// Where a location message points: the coordinates when the export gives them, and the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub latitude: Option<String>,
+    pub longitude: Option<String>,
+    pub url: Option<String>,
 }
 
 /// A poll as exported: the question and each option with its vote count when the export gives

@@ -304,7 +304,7 @@ pub fn kind_tag(kind: &EntryKind) -> &'static str {
         EntryKind::Deleted => "deleted",
         EntryKind::ViewOnce => "view-once",
         EntryKind::Waiting => "waiting",
-        EntryKind::Location { .. } => "location",
+        EntryKind::Location(_) => "location",
         EntryKind::LiveLocation => "live-location",
         EntryKind::Contact { .. } => "contact",
         EntryKind::Poll(_) => "poll",

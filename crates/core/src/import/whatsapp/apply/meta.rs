@@ -38,14 +38,10 @@ pub(crate) fn json(entry: &Entry) -> String {
             o.raw("media", &quoted(&serde_name(media)));
             o.raw("omitted", if *omitted { "true" } else { "false" });
         }
-        EntryKind::Location {
-            latitude,
-            longitude,
-            url,
-        } => {
-            o.opt("latitude", latitude.as_deref());
-            o.opt("longitude", longitude.as_deref());
-            o.opt("url", url.as_deref());
+        EntryKind::Location(place) => {
+            o.opt("latitude", place.latitude.as_deref());
+            o.opt("longitude", place.longitude.as_deref());
+            o.opt("url", place.url.as_deref());
         }
         EntryKind::Contact { name } => o.opt("name", name.as_deref()),
         EntryKind::Poll(poll) => {

@@ -190,7 +190,7 @@ fn imported_messages_keep_authors_timestamps_and_kinds() {
             5,
             Some("Anna"),
             "",
-            EntryKind::Poll(Poll {
+            EntryKind::Poll(Box::new(Poll {
                 question: "Pizza or sushi?".to_owned(),
                 options: vec![
                     PollOption {
@@ -202,7 +202,7 @@ fn imported_messages_keep_authors_timestamps_and_kinds() {
                         votes: None,
                     },
                 ],
-            }),
+            })),
         ))),
         Ok(Parsed::Entry(edited)),
     ];

@@ -49,3 +49,12 @@ fn a_body_reads_the_same_shared_or_owned() {
     assert_eq!(Body::shared(&text, 11..12), "");
     assert_eq!(Body::default(), "");
 }
+
+/// An entry is moved from a parsing worker to the consumer for every message: the rare kinds
+/// with many fields are boxed to keep it small.
+#[test]
+fn an_entry_stays_small() {
+    let size = size_of::<super::Entry>();
+    println!("an entry is {size} bytes");
+    assert!(size <= 128, "an entry is {size} bytes");
+}

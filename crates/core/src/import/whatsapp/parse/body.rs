@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::super::model::{Body, EntryKind, Family, MediaKind, SystemEvent};
+use super::super::model::{Body, EntryKind, Family, MediaKind, Place, SystemEvent};
 use super::attachments::{angle_tail, file_attached, omitted_kind};
 use super::header::is_mark;
 use super::phrases::{self, ends_with_ci, eq_ci, starts_with_ci};
@@ -240,11 +240,11 @@ fn location(text: &str) -> EntryKind {
         latitude = number_prefix(lat);
         longitude = number_prefix(long);
     }
-    EntryKind::Location {
+    EntryKind::Location(Box::new(Place {
         latitude,
         longitude,
         url,
-    }
+    }))
 }
 
 /// Removes the FSI/PDI pair WhatsApp puts around `@mentions` (`@{FSI}Savi{PDI}`).
@@ -405,11 +405,11 @@ fn classify_inner(family: Family, body: Body, marked: bool, multiline: bool) -> 
             && let Some(place) = line.get(..url_at).and_then(|p| p.strip_suffix(": "))
         {
             let url = line.get(url_at..).unwrap_or_default().to_owned();
-            let kind = EntryKind::Location {
+            let kind = EntryKind::Location(Box::new(Place {
                 latitude: None,
                 longitude: None,
                 url: Some(url),
-            };
+            }));
             return Classified {
                 kind,
                 body: join(place, rest),
@@ -568,11 +568,11 @@ pub(crate) fn android_place(out: Classified) -> Classified {
             let url = (*url).to_owned();
             let body = format!("{name}\n{address}");
             Classified {
-                kind: EntryKind::Location {
+                kind: EntryKind::Location(Box::new(Place {
                     latitude: None,
                     longitude: None,
                     url: Some(url),
-                },
+                })),
                 body: body.into(),
                 ..out
             }

@@ -69,10 +69,10 @@ pub(super) fn web_poll(question: &str, rest: Option<&str>) -> Classified {
 /// A poll entry: its text is the question.
 fn poll(question: String, options: Vec<PollOption>) -> Classified {
     Classified {
-        kind: EntryKind::Poll(Poll {
+        kind: EntryKind::Poll(Box::new(Poll {
             question: question.clone(),
             options,
-        }),
+        })),
         body: question.into(),
         attachment: None,
         edited: false,
