@@ -112,6 +112,65 @@ pub(crate) fn blank_kind(c: char) -> Option<Blank> {
     }
 }
 
+/// Whether a byte may start a space or a mark beyond ASCII: they are all two or three bytes
+/// long and start with one of these.
+#[inline]
+pub(crate) fn may_start_blank(b: u8) -> bool {
+    matches!(b, 0xC2 | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+}
+
+/// Spaces and invisible marks from `*pos` in `s` (the bytes of a `&str`): all are skipped, the
+/// spaces are counted. Both scanners read the blanks between a header's parts with it.
+pub(crate) fn skip_blanks_at(s: &[u8], pos: &mut usize) -> usize {
+    let mut spaces = 0;
+    while let Some(&b) = s.get(*pos) {
+        if b < 0x80 {
+            if b != b' ' && b != b'\t' {
+                break;
+            }
+            spaces += 1;
+            *pos += 1;
+            continue;
+        }
+        if !may_start_blank(b) {
+            break;
+        }
+        let Some(c) = two_or_three_byte_char(s, *pos) else {
+            break;
+        };
+        match blank_kind(c) {
+            Some(Blank::Space) => spaces += 1,
+            Some(Blank::Mark) => {}
+            None => break,
+        }
+        *pos += c.len_utf8();
+    }
+    spaces
+}
+
+/// The two- or three-byte character starting at `at` (all [`skip_blanks_at`] looks for).
+fn two_or_three_byte_char(s: &[u8], at: usize) -> Option<char> {
+    let continuation = |next: usize| {
+        s.get(at + next)
+            .filter(|b| *b & 0xC0 == 0x80)
+            .map(|b| u32::from(b & 0x3F))
+    };
+    let code = match *s.get(at)? {
+        lead @ 0xC2..=0xDF => (u32::from(lead & 0x1F) << 6) | continuation(1)?,
+        lead @ 0xE0..=0xEF => {
+            (u32::from(lead & 0x0F) << 12) | (continuation(1)? << 6) | continuation(2)?
+        }
+        _ => return None,
+    };
+    char::from_u32(code)
+}
+
+/// Whether a clock reading is one: `24:00` is allowed (read as midnight), seconds up to 59.
+#[inline]
+pub(crate) fn clock_in_range(hour: u32, minute: u32, second: u32) -> bool {
+    hour <= 24 && minute <= 59 && second <= 59
+}
+
 /// ASCII, Arabic-Indic and extended Arabic-Indic digits (§1.3).
 #[inline]
 fn digit(c: char) -> Option<u32> {
@@ -218,25 +277,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     /// Skips spaces and marks; returns how many spaces there were.
     fn skip_blanks(&mut self) -> usize {
-        let mut spaces = 0;
-        while let Some(b) = self.peek_byte() {
-            if b < 0x80 {
-                if b == b' ' || b == b'\t' {
-                    spaces += 1;
-                    self.pos += 1;
-                    continue;
-                }
-                break;
-            }
-            let Some(c) = self.peek() else { break };
-            match blank_kind(c) {
-                Some(Blank::Space) => spaces += 1,
-                Some(Blank::Mark) => {}
-                None => break,
-            }
-            self.pos += c.len_utf8();
-        }
-        spaces
+        skip_blanks_at(self.s.as_bytes(), &mut self.pos)
     }
 
     #[inline]
@@ -638,7 +679,7 @@ fn general(line: &str) -> Option<Header> {
             Shape::Android
         }
     };
-    if hour > 24 || minute > 59 || second > 59 {
+    if !clock_in_range(hour, minute, second) {
         return None;
     }
     Some(Header {

@@ -9,7 +9,9 @@
 //! yes, it returns exactly what the full scanner returns for the line (a test compares the two
 //! on every fixture line and on generated variants).
 
-use super::{Blank, DateFields, Era, Header, Meridiem, Shape, blank_kind};
+use super::{
+    DateFields, Era, Header, Meridiem, Shape, clock_in_range, may_start_blank, skip_blanks_at,
+};
 
 #[cfg(test)]
 mod tests;
@@ -64,61 +66,17 @@ impl Bytes<'_> {
         while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.pos += 1;
         }
-        if self
-            .peek()
-            .is_some_and(|b| matches!(b, 0xC2 | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF))
-        {
+        if self.peek().is_some_and(may_start_blank) {
             return None;
         }
         Some(self.pos - start)
     }
 
-    /// Spaces and invisible marks, read as the full scanner's `skip_blanks` reads them after
-    /// the header's last separator (`- \u{202A}+39 333 123 4567\u{202C}: hi`, a phone number
-    /// wrapped in marks): all are skipped, the spaces are counted.
+    /// Spaces and invisible marks after the header's last separator (`- \u{202A}+39 333 123
+    /// 4567\u{202C}: hi`, a phone number wrapped in marks), read as the full scanner reads
+    /// them: all are skipped, the spaces are counted.
     fn blanks_and_marks(&mut self) -> usize {
-        let mut spaces = 0;
-        while let Some(b) = self.peek() {
-            if b < 0x80 {
-                if b != b' ' && b != b'\t' {
-                    break;
-                }
-                spaces += 1;
-                self.pos += 1;
-                continue;
-            }
-            // Spaces and marks all start with one of these lead bytes (see `blanks`).
-            if !matches!(b, 0xC2 | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF) {
-                break;
-            }
-            let Some(c) = self.char_here() else { break };
-            match blank_kind(c) {
-                Some(Blank::Space) => spaces += 1,
-                Some(Blank::Mark) => {}
-                None => break,
-            }
-            self.pos += c.len_utf8();
-        }
-        spaces
-    }
-
-    /// The two- or three-byte character starting here (the bytes come from a `&str`; the
-    /// spaces and marks looked for are all two or three bytes long).
-    fn char_here(&self) -> Option<char> {
-        let continuation = |at: usize| {
-            self.s
-                .get(self.pos + at)
-                .filter(|b| *b & 0xC0 == 0x80)
-                .map(|b| u32::from(b & 0x3F))
-        };
-        let code = match self.peek()? {
-            lead @ 0xC2..=0xDF => (u32::from(lead & 0x1F) << 6) | continuation(1)?,
-            lead @ 0xE0..=0xEF => {
-                (u32::from(lead & 0x0F) << 12) | (continuation(1)? << 6) | continuation(2)?
-            }
-            _ => return None,
-        };
-        char::from_u32(code)
+        skip_blanks_at(self.s, &mut self.pos)
     }
 }
 
@@ -226,7 +184,7 @@ fn scan(line: &[u8]) -> Option<(Header, usize)> {
     let end = cur.pos;
     after_separator(&mut cur, shape)?;
     let date = numeric_date([a, b, c], [wa, wb, wc])?;
-    if hour > 24 || minute > 59 || second > 59 {
+    if !clock_in_range(hour, minute, second) {
         return None;
     }
     let found = Header {
@@ -503,7 +461,7 @@ impl Layout {
             year_at: year_place([a, c], [wa, wc]),
             era: Era::Gregorian,
         };
-        if hour > 24 || minute > 59 || second > 59 {
+        if !clock_in_range(hour, minute, second) {
             return None;
         }
         let meridiem = match self.marker.and_then(|(at, _)| head.get(at)) {
