@@ -206,7 +206,19 @@ fn scan(line: &[u8]) -> Option<(Header, usize)> {
 
 /// What follows the header's last separator, up to the text (`rest`); `None` where the full
 /// scanner must decide.
+#[inline]
 fn after_separator(cur: &mut Bytes<'_>, shape: Shape) -> Option<()> {
+    // Most headers: one space, then an ASCII letter or digit (or nothing): what the loops
+    // below find too.
+    if cur.peek() == Some(b' ')
+        && cur
+            .s
+            .get(cur.pos + 1)
+            .is_none_or(|b| b.is_ascii_alphanumeric())
+    {
+        cur.pos += 1;
+        return Some(());
+    }
     if shape == Shape::Bracket {
         match cur.peek() {
             Some(b' ' | b'\t') => {
@@ -422,17 +434,7 @@ impl Layout {
                 return None;
             }
         }
-        // The widths are 1, 2 or 4 (3 for a year-first date's year): no loop for those.
-        let value = |(at, width): (usize, usize)| {
-            let d = |b: &u8| u32::from(b.wrapping_sub(b'0'));
-            match head.get(at..at + width) {
-                Some([a, b]) => d(a) * 10 + d(b),
-                Some([a]) => d(a),
-                Some([a, b, c, e]) => d(a) * 1000 + d(b) * 100 + d(c) * 10 + d(e),
-                Some(digits) => digits.iter().fold(0, |value, b| value * 10 + d(b)),
-                None => 0,
-            }
-        };
+        let value = |number| layout_number(head, number);
         // As in [`scan`]: a `:` and a non-ASCII byte after the minute may be Arabic-Indic
         // seconds.
         let [.., (minute_at, minute_width), (_, second_width)] = self.numbers;
@@ -481,17 +483,51 @@ impl Layout {
     }
 }
 
-/// The layouts of the headers read so far (see [`Layout`]), the latest first.
+/// The number at `at`, `width` digits long, in a head a [`Layout`] checked: the widths are 1, 2
+/// or 4 (3 for a year-first date's year; 0 for no seconds), and every place is inside `head`
+/// (the default is never taken).
+#[inline(always)]
+fn layout_number(head: &[u8], (at, width): (usize, usize)) -> u32 {
+    let digit = |at: usize| head.get(at).map_or(0, |b| u32::from(b.wrapping_sub(b'0')));
+    match width {
+        1 => digit(at),
+        2 => digit(at) * 10 + digit(at + 1),
+        4 => digit(at) * 1000 + digit(at + 1) * 100 + digit(at + 2) * 10 + digit(at + 3),
+        3 => digit(at) * 100 + digit(at + 1) * 10 + digit(at + 2),
+        _ => 0,
+    }
+}
+
+/// The layouts of the headers read so far (see [`Layout`]), the latest learnt first.
 #[derive(Debug, Default)]
 pub(crate) struct Layouts {
     known: Vec<Layout>,
+    /// The layout that read the last header: tried first, as consecutive messages mostly share
+    /// a date and so a layout. A line has at most one layout (their literal and digit places
+    /// differ), so the order they are tried in does not change the answer.
+    last: usize,
 }
 
 impl Layouts {
     /// [`header`], through the known layouts first; a header the fast path reads adds its
     /// layout.
     pub(super) fn header(&mut self, line: &[u8]) -> Option<Header> {
-        if let Some(found) = self.known.iter().find_map(|layout| layout.read(line)) {
+        if let Some(found) = self
+            .known
+            .get(self.last)
+            .and_then(|layout| layout.read(line))
+        {
+            return Some(found);
+        }
+        let last = self.last;
+        if let Some((at, found)) = self
+            .known
+            .iter()
+            .enumerate()
+            .filter(|&(at, _)| at != last)
+            .find_map(|(at, layout)| Some((at, layout.read(line)?)))
+        {
+            self.last = at;
             return Some(found);
         }
         let (found, end) = scan(line)?;
@@ -500,6 +536,7 @@ impl Layouts {
                 self.known.pop();
             }
             self.known.insert(0, layout);
+            self.last = 0;
         }
         Some(found)
     }
