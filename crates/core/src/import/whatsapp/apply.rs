@@ -160,7 +160,7 @@ where
         "import started"
     );
     let family = input.detection.family;
-    let mut report = ReportBuilder::new(&input.detection, input.media);
+    let mut report = ReportBuilder::new(input.media);
     let mut ordinals: HashMap<u64, u32> = HashMap::new();
     let mut others: BTreeSet<String> = BTreeSet::new();
     let mut batch: Vec<(Entry, [u8; 16])> = Vec::with_capacity(BATCH);
@@ -259,7 +259,7 @@ where
             record.prior_media + media_stored
         },
         resumed: record.resumed,
-        report: report.finish(),
+        report: report.finish(&input.detection),
     })
 }
 

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use time::PrimitiveDateTime;
 
 use super::ImportError;
+use super::detect::{self, ChunkStats, Tally};
 use super::model::{Body, DateOrder, Detection, Entry, Family, Parsed, Unparsed};
 use chunks::{Chunk, ChunkReader, Ending, Ordered, Walk};
 use header::{DateFields, Shape, is_mark, is_space};
@@ -76,6 +77,10 @@ pub struct Parser<R> {
     offset: u64,
     error: Option<ImportError>,
     done: bool,
+    /// When the parse counts what the detection counts ([`Parser::counting`]): the counts so
+    /// far, or the error the detection would have stopped with, and the user's date order.
+    tally: Option<Result<Tally, ImportError>>,
+    date_order: Option<DateOrder>,
 }
 
 /// What every worker parses with.
@@ -85,6 +90,28 @@ struct Settings {
     order: DateOrder,
     per_line: bool,
     crlf_records: bool,
+    /// Count each chunk's headers as the detection does ([`Parser::counting`]).
+    counting: bool,
+}
+
+impl Settings {
+    fn new(detection: &Detection, counting: bool) -> Self {
+        Settings {
+            family: detection.family,
+            order: detection.date_order,
+            per_line: detection.date_order_inconsistent,
+            crlf_records: detection.crlf_records,
+            counting,
+        }
+    }
+}
+
+/// Whether a [`Parser`] reads a text the same way under two detections (their other fields
+/// are for the report).
+pub(crate) fn parses_alike(a: &Detection, b: &Detection) -> bool {
+    let (a, b) = (Settings::new(a, false), Settings::new(b, false));
+    (a.family, a.order, a.per_line, a.crlf_records)
+        == (b.family, b.order, b.per_line, b.crlf_records)
 }
 
 /// A worker's state: the settings, and authors as written and as normalised (a chat has a few
@@ -213,6 +240,8 @@ struct ChunkResult {
     buffer: Vec<u8>,
     /// The chunk's text, to be written again once its entries are gone.
     held: Option<Held>,
+    /// What the detection counts in the chunk, when counting (a kilobyte: boxed).
+    stats: Option<Box<ChunkStats>>,
 }
 
 /// Raw author names, their normalised form, and whether the raw name holds a quote (foldhash:
@@ -493,20 +522,27 @@ impl Worker {
             overlong_after: chunk.overlong,
             buffer: Vec::new(),
             held: None,
+            stats: s
+                .counting
+                .then(|| Box::new(ChunkStats::new(chunk.overlong))),
         };
         let shared = chunk.text();
         let mut walk = chunk.walk();
         for walked in walk.by_ref() {
             let (bytes, before) = (walked.bytes, walked.before);
             let line = walked.text();
-            let may_be_header = header::may_start_header(bytes)
-                && (!s.crlf_records || matches!(before, None | Some(Ending::CrLf | Ending::Cr)));
-            let mut started = None;
-            if let Some(h) = may_be_header
+            let may_start = header::may_start_header(bytes);
+            let after_record =
+                !s.crlf_records || matches!(before, None | Some(Ending::CrLf | Ending::Cr));
+            // The detection's counts take every header; the parse, only a record's.
+            let found = (may_start && (after_record || s.counting))
                 .then(|| self.headers.header(&line))
-                .flatten()
-                .filter(|h| accepts(s.family, h.shape))
-            {
+                .flatten();
+            if let Some(stats) = &mut out.stats {
+                stats.line(&walked, &line, found.as_ref());
+            }
+            let mut started = None;
+            if let Some(h) = found.filter(|h| after_record && accepts(s.family, h.shape)) {
                 let yearless = matches!(h.date, DateFields::Named { year: None, .. });
                 if yearless && year.is_none() {
                     return None;
@@ -571,6 +607,9 @@ impl Worker {
         }
         out.lines = walk.number;
         out.overlong_at = walk.overlong_at;
+        if let Some(stats) = &mut out.stats {
+            stats.end(&walk);
+        }
         Some(out)
     }
 }
@@ -594,12 +633,32 @@ impl<R: BufRead> Parser<R> {
         chunk_bytes: usize,
         workers: usize,
     ) -> Self {
-        let settings = Settings {
-            family: detection.family,
-            order: detection.date_order,
-            per_line: detection.date_order_inconsistent,
-            crlf_records: detection.crlf_records,
-        };
+        Self::with_settings(
+            reader,
+            Settings::new(detection, false),
+            chunk_bytes,
+            workers,
+        )
+    }
+
+    /// A parser that also counts what [`detect::detect`] counts, so that after its last item
+    /// [`Parser::detection`] tells how the whole text is to be read (`date_order`: the user's
+    /// override). See [`detect::detect_and_parse`].
+    pub(crate) fn counting(
+        reader: R,
+        detection: &Detection,
+        date_order: Option<DateOrder>,
+        chunk_bytes: usize,
+        workers: usize,
+    ) -> Self {
+        let mut parser =
+            Self::with_settings(reader, Settings::new(detection, true), chunk_bytes, workers);
+        parser.tally = Some(Ok(Tally::default()));
+        parser.date_order = date_order;
+        parser
+    }
+
+    fn with_settings(reader: R, settings: Settings, chunk_bytes: usize, workers: usize) -> Self {
         Self {
             chunks: ChunkReader::with_size(reader, chunk_bytes),
             pool: None,
@@ -619,7 +678,24 @@ impl<R: BufRead> Parser<R> {
             offset: 0,
             error: None,
             done: false,
+            tally: None,
+            date_order: None,
         }
+    }
+
+    /// After the last item of a [`Parser::counting`]: the detection of the whole text, or the
+    /// error [`detect::detect`] gives for it. `None` for other parsers, before the end, or after
+    /// an error.
+    pub(crate) fn detection(&mut self) -> Option<Result<Detection, ImportError>> {
+        if !self.done {
+            return None;
+        }
+        let tally = self.tally.take()?;
+        Some(
+            tally
+                .and_then(Tally::finish)
+                .and_then(|counted| detect::decide(counted, self.date_order)),
+        )
     }
 
     /// Takes back the chunk texts no entry shares any more.
@@ -687,6 +763,7 @@ impl<R: BufRead> Parser<R> {
     }
 
     fn fail(&mut self, error: ImportError) {
+        self.tally = None;
         self.pending = None;
         self.error = Some(error);
         self.done = true;
@@ -696,6 +773,11 @@ impl<R: BufRead> Parser<R> {
     /// Joins a parsed chunk to what came before it.
     fn merge(&mut self, mut parsed: ChunkResult) {
         self.chunks.recycle(std::mem::take(&mut parsed.buffer));
+        if let (Some(Ok(tally)), Some(stats)) = (&mut self.tally, parsed.stats.take())
+            && let Err(error) = tally.absorb(*stats)
+        {
+            self.tally = Some(Err(error));
+        }
         match parsed.held.take() {
             Some(Held::Text(text)) => {
                 self.lent.push_back(text);

@@ -109,7 +109,6 @@ impl Report {
 
 /// Builds a [`Report`] one parsed item at a time.
 pub struct ReportBuilder<'a> {
-    detection: Detection,
     media_files: &'a dyn MediaFiles,
     messages: u64,
     system: u64,
@@ -126,10 +125,9 @@ pub struct ReportBuilder<'a> {
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// A report of the file `detection` describes, whose media are in `media_files`.
-    pub fn new(detection: &Detection, media_files: &'a dyn MediaFiles) -> Self {
+    /// A report of a file whose media are in `media_files`.
+    pub fn new(media_files: &'a dyn MediaFiles) -> Self {
         ReportBuilder {
-            detection: detection.clone(),
             media_files,
             messages: 0,
             system: 0,
@@ -196,9 +194,9 @@ impl<'a> ReportBuilder<'a> {
         self.previous = Some(t);
     }
 
-    /// The report.
-    pub fn finish(self) -> Report {
-        let d = &self.detection;
+    /// The report of the file `detection` describes.
+    pub fn finish(self, detection: &Detection) -> Report {
+        let d = detection;
         let mut warnings = Vec::new();
         if d.date_order_inconsistent {
             warnings.push(Warning::InconsistentDateOrder);

@@ -12,7 +12,7 @@ use super::{ImportOptions, Input, Progress, Summary, run};
 use crate::account::Account;
 use crate::import::whatsapp::ImportError;
 use crate::import::whatsapp::archive::Source;
-use crate::import::whatsapp::detect::detect;
+use crate::import::whatsapp::detect::{Visit, detect, detect_and_parse};
 use crate::import::whatsapp::model::{DateOrder, Parsed};
 use crate::import::whatsapp::parse::Parser;
 use crate::import::whatsapp::report::{
@@ -30,21 +30,30 @@ impl MediaFiles for Source {
 }
 
 /// What the wizard shows before importing: the report, the first entries and a guess of which
-/// participant is "me". Reads the whole export once, keeping only counts.
+/// participant is "me". Reads the whole export, mostly once ([`detect_and_parse`]), keeping
+/// only counts.
 pub fn preview(source: &Source, date_order: Option<DateOrder>) -> Result<Preview, ImportError> {
-    let detection = detect(source.text()?, date_order)?;
-    let mut report = ReportBuilder::new(&detection, source);
+    let mut report = ReportBuilder::new(source);
     let mut entries = Vec::with_capacity(PREVIEW_ENTRIES);
-    for item in Parser::new(source.text()?, &detection) {
-        let item = item?;
-        report.add(&item);
-        if let Parsed::Entry(entry) = &item
-            && entries.len() < PREVIEW_ENTRIES
-        {
-            entries.push(PreviewEntry::from(entry));
-        }
-    }
-    let report = report.finish();
+    let detection = detect_and_parse(
+        || source.text(),
+        date_order,
+        |visit| match visit {
+            Visit::Item(item) => {
+                report.add(&item);
+                if let Parsed::Entry(entry) = &item
+                    && entries.len() < PREVIEW_ENTRIES
+                {
+                    entries.push(PreviewEntry::from(entry));
+                }
+            }
+            Visit::Restart => {
+                report = ReportBuilder::new(source);
+                entries.clear();
+            }
+        },
+    )?;
+    let report = report.finish(&detection);
     let chat_title = source.chat_title();
     let guessed_me = guess_me(&report.participants, chat_title.as_deref());
     Ok(Preview {

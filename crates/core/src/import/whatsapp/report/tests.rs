@@ -60,7 +60,8 @@ fn media(line: u64, attachment: Option<&str>, omitted: bool) -> Parsed {
 #[test]
 fn counts_messages_events_media_participants_and_range() {
     let files = Files(["IMG-1.jpg"].into_iter().collect());
-    let mut b = ReportBuilder::new(&detection(DateOrderBasis::FieldAbove12, false), &files);
+    let detected = detection(DateOrderBasis::FieldAbove12, false);
+    let mut b = ReportBuilder::new(&files);
     let added = EntryKind::System {
         event: SystemEvent::Added,
     };
@@ -92,7 +93,7 @@ fn counts_messages_events_media_participants_and_range() {
     b.add(&media(5, Some("IMG-1.jpg"), false));
     b.add(&media(6, Some("IMG-2.jpg"), false));
     b.add(&media(7, None, true));
-    let r = b.finish();
+    let r = b.finish(&detected);
     assert_eq!((r.messages, r.system, r.other), (5, 3, 0));
     assert_eq!((r.media, r.media_found, r.media_missing), (3, 1, 2));
     assert_eq!(r.participants, vec!["Adam", "Bea", "Zoe"]);
@@ -106,14 +107,15 @@ fn counts_messages_events_media_participants_and_range() {
 #[test]
 fn unparsed_lines_are_listed_up_to_the_cap_and_all_counted() {
     let files = Files(BTreeSet::new());
-    let mut b = ReportBuilder::new(&detection(DateOrderBasis::Default, true), &files);
+    let detected = detection(DateOrderBasis::Default, true);
+    let mut b = ReportBuilder::new(&files);
     for line in 1..=(MAX_UNPARSED_LISTED as u64 + 5) {
         b.add(&Parsed::Unparsed(Unparsed {
             line,
             text: format!("junk {line}"),
         }));
     }
-    let r = b.finish();
+    let r = b.finish(&detected);
     assert_eq!(r.unparsed_lines.len(), MAX_UNPARSED_LISTED);
     assert_eq!(r.unparsed_lines[0].line, 1);
     assert_eq!(r.unparsed_total, MAX_UNPARSED_LISTED as u64 + 5);
@@ -132,14 +134,15 @@ fn unparsed_lines_are_listed_up_to_the_cap_and_all_counted() {
 #[test]
 fn the_report_serializes_with_the_cli_field_names() {
     let files = Files(BTreeSet::new());
-    let mut b = ReportBuilder::new(&detection(DateOrderBasis::Format, false), &files);
+    let detected = detection(DateOrderBasis::Format, false);
+    let mut b = ReportBuilder::new(&files);
     b.add(&entry(
         1,
         datetime!(2016-07-04 21:05:09),
         Some("Al"),
         EntryKind::Text,
     ));
-    let json = serde_json::to_value(b.finish()).unwrap();
+    let json = serde_json::to_value(b.finish(&detected)).unwrap();
     assert_eq!(json["format"], "ios-legacy");
     assert_eq!(json["date_order"], "mdy");
     assert_eq!(json["first"], "2016-07-04T21:05:09");

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use super::super::Parser;
 use super::{ChunkReader, Ending, Ordered};
 use crate::import::whatsapp::ImportError;
-use crate::import::whatsapp::detect::{count, detect};
+use crate::import::whatsapp::detect::{Visit, count, detect, detect_and_parse_in_chunks};
 use crate::import::whatsapp::model::Parsed;
 use crate::import::whatsapp::parse::MAX_LINE_BYTES;
 
@@ -55,6 +55,129 @@ fn check(name: &str, text: &[u8]) {
     }
 }
 
+/// The detection (or error) and the items the two passes give: [`detect`], then [`Parser`]
+/// until its first error.
+fn two_passes(text: &[u8]) -> (String, Vec<String>) {
+    let detection = match detect(Cursor::new(text), None) {
+        Ok(detection) => detection,
+        Err(error) => return (format!("{error:?}"), Vec::new()),
+    };
+    let mut items = Vec::new();
+    for item in Parser::with_chunks(Cursor::new(text), &detection, usize::MAX >> 1, 1) {
+        match item {
+            Ok(item) => items.push(format!("{item:?}")),
+            Err(error) => return (format!("{error:?}"), items),
+        }
+    }
+    (format!("{detection:?}"), items)
+}
+
+/// The same from [`detect_and_parse_in_chunks`], and how often it started again.
+fn one_pass(
+    text: &[u8],
+    chunk_bytes: usize,
+    start_bytes: u64,
+    workers: usize,
+) -> (String, Vec<String>, usize) {
+    let (mut items, mut restarts) = (Vec::new(), 0);
+    let result = detect_and_parse_in_chunks(
+        || Ok(Cursor::new(text)),
+        None,
+        (chunk_bytes, start_bytes),
+        workers,
+        |visit| match visit {
+            Visit::Item(item) => items.push(format!("{item:?}")),
+            Visit::Restart => {
+                items.clear();
+                restarts += 1;
+            }
+        },
+    );
+    let result = match result {
+        Ok(detection) => format!("{detection:?}"),
+        Err(error) => format!("{error:?}"),
+    };
+    (result, items, restarts)
+}
+
+/// Detecting the start alone and parsing while counting gives what the two passes give, for
+/// every size of the start, chunk size and number of workers.
+fn check_one_pass(name: &str, text: &[u8]) -> usize {
+    check_one_pass_in(name, text, &[(3, 1), (64, 3), (usize::MAX >> 1, 1)])
+}
+
+/// [`check_one_pass`] with these chunk sizes and numbers of workers.
+fn check_one_pass_in(name: &str, text: &[u8], chunkings: &[(usize, usize)]) -> usize {
+    let (result, items) = two_passes(text);
+    let mut restarts = 0;
+    for start_bytes in [1, 7, 64, 333, 4096, u64::MAX] {
+        for &(chunk_bytes, workers) in chunkings {
+            let (one_result, one_items, again) = one_pass(text, chunk_bytes, start_bytes, workers);
+            let case = format!(
+                "{name}: start of {start_bytes} bytes, chunks of {chunk_bytes}, {workers} workers"
+            );
+            assert_eq!(one_result, result, "{case}");
+            assert_eq!(one_items, items, "{case}");
+            assert!(again <= 1, "{case}: {again} restarts");
+            if start_bytes == u64::MAX {
+                assert_eq!(again, 0, "{case}: the whole text was detected first");
+            }
+            restarts += again;
+        }
+    }
+    restarts
+}
+
+#[test]
+fn every_fixture_detects_and_parses_the_same_in_one_pass() {
+    for (name, text) in fixtures() {
+        check_one_pass(&name, &text);
+    }
+}
+
+#[test]
+fn a_start_that_decides_otherwise_than_the_whole_text_is_read_again() {
+    // The first weeks fit both date orders (read day first by default); a later date has a
+    // second field above 12: the whole text is month-first.
+    let mut text = String::new();
+    for day in 1..=12 {
+        for minute in 0..5 {
+            text.push_str(&format!(
+                "{day:02}/01/2021, 09:{minute:02} - Ana: hi {day} {minute}\n"
+            ));
+        }
+    }
+    text.push_str("01/25/2021, 10:00 - Bo: later\n");
+    let restarts = check_one_pass("month-first after an ambiguous start", text.as_bytes());
+    assert!(restarts > 0, "the early detection was not overruled");
+    // A start that shows a day above 12 decides as the whole text: no restart.
+    let text = "13/01/2021, 09:00 - Ana: hi\n14/01/2021, 09:05 - Bo: yes\n".repeat(200);
+    let (_, _, again) = one_pass(text.as_bytes(), 64, 1024, 3);
+    assert_eq!(again, 0);
+}
+
+#[test]
+fn one_pass_stops_with_the_errors_of_the_two_passes() {
+    let mut overlong = b"14/02/2021, 09:05 - Ana: hi\n14/02/2021, 09:06 - Bo: ok\n".repeat(40);
+    overlong.extend_from_slice(b"14/02/2021, 09:07 - Cy: ");
+    overlong.resize(overlong.len() + MAX_LINE_BYTES + 10, b'x');
+    let mut preamble = "line of some document\n".repeat(1200);
+    preamble.push_str("14/02/2021, 09:05 - Ana: hi\n");
+    let texts: [(&str, &[u8]); 5] = [
+        ("empty", b""),
+        ("blank", b"\n \n\t\n"),
+        ("not an export", b"just a note\nanother line\n"),
+        ("many lines before the first header", preamble.as_bytes()),
+        ("a line too long", &overlong),
+    ];
+    for (name, text) in texts {
+        let (result, _) = two_passes(text);
+        assert!(!result.starts_with("Detection"), "{name}: {result}");
+        // Chunks of a few kilobytes: the long line is a megabyte.
+        check_one_pass_in(name, text, &[(4096, 3), (usize::MAX >> 1, 1)]);
+    }
+}
+
 #[test]
 fn every_fixture_parses_the_same_in_chunks() {
     for (name, text) in fixtures() {
@@ -78,6 +201,7 @@ fn cuts_inside_crlf_pairs_bodies_and_year_less_dates_change_nothing() {
     ];
     for (at, text) in texts.iter().enumerate() {
         check(&format!("text {at}"), text);
+        check_one_pass(&format!("text {at}"), text);
     }
 }
 
