@@ -298,6 +298,7 @@ impl ChunkStats {
 
     /// Counts one line of the chunk: `found` is its header, read if the line may start one
     /// ([`header::may_start_header`]).
+    #[inline]
     pub(crate) fn line(&mut self, line: &Line<'_>, text: &str, found: Option<&Header>) {
         match found {
             Some(h) => {
