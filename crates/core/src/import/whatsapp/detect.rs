@@ -364,7 +364,7 @@ pub fn detect<R: BufRead>(
     detect_in_chunks(reader, date_order, chunks::CHUNK_BYTES, chunks::workers())
 }
 
-/// How much of a text's start [`detect_and_parse`] detects alone: a chunk.
+/// How much of a text's start [`detect_and_parse`] detects alone.
 const START_BYTES: u64 = chunks::CHUNK_BYTES as u64;
 
 /// What [`detect_and_parse`] hands its caller.
@@ -372,8 +372,9 @@ const START_BYTES: u64 = chunks::CHUNK_BYTES as u64;
 pub enum Visit {
     /// The next item, in the file's order.
     Item(Parsed),
-    /// The items handed so far were read under a detection the whole text overruled: forget
-    /// them, the text is read again from its start.
+    /// Forget the items handed so far: they were read under the start's detection, which the
+    /// whole text overruled (or the parse stopped on an error, which the two passes decide);
+    /// the text is read again from its start.
     Restart,
 }
 
@@ -381,11 +382,11 @@ pub enum Visit {
 /// to `visit`, and the detection is returned. The same items and detection as the two passes,
 /// or the same error.
 ///
-/// The start of the text ([`START_BYTES`]) is detected alone, and the text parsed under that
-/// detection while the parse counts what the detection counts. When the whole text's counts
-/// decide the same way (as they nearly always do: most exports show a day above 12 in their
-/// first weeks), the items stand. Otherwise, or if the parse stops on an error, `visit` gets
-/// [`Visit::Restart`] and the two passes run.
+/// The start of the text ([`START_BYTES`]) is detected alone, on this thread, and the text
+/// parsed under that detection while the parse counts what the detection counts. When the
+/// whole text's counts decide the same way (as they nearly always do: most exports show a day
+/// above 12 in their first weeks), the items stand. Otherwise, or if the parse stops on an
+/// error, `visit` gets [`Visit::Restart`] and the two passes run.
 ///
 /// The wizard's preview reads a file this way: the detection pass was a quarter of its time.
 pub fn detect_and_parse<R: BufRead>(
@@ -412,14 +413,17 @@ pub(crate) fn detect_and_parse_in_chunks<R: BufRead>(
     mut visit: impl FnMut(Visit),
 ) -> Result<Detection, ImportError> {
     let mut start = open()?.take(start_bytes);
-    let early = detect_in_chunks(&mut start, date_order, chunk_bytes, workers);
-    // A detection that read to the end before the limit saw the whole text.
-    let whole = start.limit() > 0;
+    let early = detect_in_chunks(&mut start, date_order, chunk_bytes, 1);
+    // A text that ends before the limit was detected whole: that answer, or that error, is
+    // the two passes'. (A detection that stopped on an error may not have read to the end of
+    // the start: the rest of it is read to know.)
+    let whole = (early.is_ok() || std::io::copy(&mut start, &mut std::io::sink()).is_ok())
+        && start.limit() > 0;
     let early = match early {
         Ok(detection) if whole => {
-            parse_with(open()?, &detection, chunk_bytes, workers, &mut visit)?;
-            return Ok(detection);
+            return parse_with(open()?, detection, chunk_bytes, workers, &mut visit);
         }
+        Err(error) if whole => return Err(error),
         Ok(detection) => detection,
         Err(_) => return two_passes(open, date_order, chunk_bytes, workers, visit),
     };
@@ -437,8 +441,7 @@ pub(crate) fn detect_and_parse_in_chunks<R: BufRead>(
         Some(Ok(detection)) if parses_alike(&detection, &early) => Ok(detection),
         Some(Ok(detection)) => {
             visit(Visit::Restart);
-            parse_with(open()?, &detection, chunk_bytes, workers, &mut visit)?;
-            Ok(detection)
+            parse_with(open()?, detection, chunk_bytes, workers, &mut visit)
         }
         // The detection's own error (or none, which cannot be): the two passes decide.
         Some(Err(_)) | None => {
@@ -457,22 +460,22 @@ fn two_passes<R: BufRead>(
     mut visit: impl FnMut(Visit),
 ) -> Result<Detection, ImportError> {
     let detection = detect_in_chunks(open()?, date_order, chunk_bytes, workers)?;
-    parse_with(open()?, &detection, chunk_bytes, workers, &mut visit)?;
-    Ok(detection)
+    parse_with(open()?, detection, chunk_bytes, workers, &mut visit)
 }
 
-/// Every item of `reader` parsed under `detection`, to `visit`; the first error stops.
+/// Every item of `reader` parsed under `detection`, to `visit`, and the detection back; the
+/// first error stops.
 fn parse_with<R: BufRead>(
     reader: R,
-    detection: &Detection,
+    detection: Detection,
     chunk_bytes: usize,
     workers: usize,
     visit: &mut impl FnMut(Visit),
-) -> Result<(), ImportError> {
-    for item in Parser::with_chunks(reader, detection, chunk_bytes, workers) {
+) -> Result<Detection, ImportError> {
+    for item in Parser::with_chunks(reader, &detection, chunk_bytes, workers) {
         visit(Visit::Item(item?));
     }
-    Ok(())
+    Ok(detection)
 }
 
 /// [`detect`] with chunks cut at `chunk_bytes` and `workers` threads (tests cut small chunks).

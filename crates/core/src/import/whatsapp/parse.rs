@@ -84,7 +84,7 @@ pub struct Parser<R> {
 }
 
 /// What every worker parses with.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Settings {
     family: Family,
     order: DateOrder,
@@ -109,9 +109,7 @@ impl Settings {
 /// Whether a [`Parser`] reads a text the same way under two detections (their other fields
 /// are for the report).
 pub(crate) fn parses_alike(a: &Detection, b: &Detection) -> bool {
-    let (a, b) = (Settings::new(a, false), Settings::new(b, false));
-    (a.family, a.order, a.per_line, a.crlf_records)
-        == (b.family, b.order, b.per_line, b.crlf_records)
+    Settings::new(a, false) == Settings::new(b, false)
 }
 
 /// A worker's state: the settings, and authors as written and as normalised (a chat has a few

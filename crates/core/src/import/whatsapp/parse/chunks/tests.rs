@@ -7,7 +7,7 @@ use super::super::Parser;
 use super::{ChunkReader, Ending, Ordered};
 use crate::import::whatsapp::ImportError;
 use crate::import::whatsapp::detect::{Visit, count, detect, detect_and_parse_in_chunks};
-use crate::import::whatsapp::model::Parsed;
+use crate::import::whatsapp::model::{DateOrder, Parsed};
 use crate::import::whatsapp::parse::MAX_LINE_BYTES;
 
 fn items(text: &[u8], chunk_bytes: usize, workers: usize) -> Vec<String> {
@@ -57,8 +57,8 @@ fn check(name: &str, text: &[u8]) {
 
 /// The detection (or error) and the items the two passes give: [`detect`], then [`Parser`]
 /// until its first error.
-fn two_passes(text: &[u8]) -> (String, Vec<String>) {
-    let detection = match detect(Cursor::new(text), None) {
+fn two_passes(text: &[u8], order: Option<DateOrder>) -> (String, Vec<String>) {
+    let detection = match detect(Cursor::new(text), order) {
         Ok(detection) => detection,
         Err(error) => return (format!("{error:?}"), Vec::new()),
     };
@@ -75,14 +75,14 @@ fn two_passes(text: &[u8]) -> (String, Vec<String>) {
 /// The same from [`detect_and_parse_in_chunks`], and how often it started again.
 fn one_pass(
     text: &[u8],
-    chunk_bytes: usize,
-    start_bytes: u64,
+    order: Option<DateOrder>,
+    (chunk_bytes, start_bytes): (usize, u64),
     workers: usize,
 ) -> (String, Vec<String>, usize) {
     let (mut items, mut restarts) = (Vec::new(), 0);
     let result = detect_and_parse_in_chunks(
         || Ok(Cursor::new(text)),
-        None,
+        order,
         (chunk_bytes, start_bytes),
         workers,
         |visit| match visit {
@@ -103,16 +103,23 @@ fn one_pass(
 /// Detecting the start alone and parsing while counting gives what the two passes give, for
 /// every size of the start, chunk size and number of workers.
 fn check_one_pass(name: &str, text: &[u8]) -> usize {
-    check_one_pass_in(name, text, &[(3, 1), (64, 3), (usize::MAX >> 1, 1)])
+    check_one_pass_in(name, text, None, &[(3, 1), (64, 3), (usize::MAX >> 1, 1)])
 }
 
-/// [`check_one_pass`] with these chunk sizes and numbers of workers.
-fn check_one_pass_in(name: &str, text: &[u8], chunkings: &[(usize, usize)]) -> usize {
-    let (result, items) = two_passes(text);
+/// [`check_one_pass`] under the user's date order `order`, with these chunk sizes and numbers
+/// of workers.
+fn check_one_pass_in(
+    name: &str,
+    text: &[u8],
+    order: Option<DateOrder>,
+    chunkings: &[(usize, usize)],
+) -> usize {
+    let (result, items) = two_passes(text, order);
     let mut restarts = 0;
     for start_bytes in [1, 7, 64, 333, 4096, u64::MAX] {
         for &(chunk_bytes, workers) in chunkings {
-            let (one_result, one_items, again) = one_pass(text, chunk_bytes, start_bytes, workers);
+            let (one_result, one_items, again) =
+                one_pass(text, order, (chunk_bytes, start_bytes), workers);
             let case = format!(
                 "{name}: start of {start_bytes} bytes, chunks of {chunk_bytes}, {workers} workers"
             );
@@ -150,9 +157,23 @@ fn a_start_that_decides_otherwise_than_the_whole_text_is_read_again() {
     text.push_str("01/25/2021, 10:00 - Bo: later\n");
     let restarts = check_one_pass("month-first after an ambiguous start", text.as_bytes());
     assert!(restarts > 0, "the early detection was not overruled");
+    // The user's order wins over both: nothing to overrule.
+    for order in [DateOrder::DayMonthYear, DateOrder::MonthDayYear] {
+        let name = format!("{order:?} chosen by the user");
+        let chunkings = [(64, 3), (usize::MAX >> 1, 1)];
+        let restarts = check_one_pass_in(&name, text.as_bytes(), Some(order), &chunkings);
+        assert_eq!(restarts, 0, "{name}");
+    }
+    // Overruled, and then a line too long: the two passes' error.
+    let mut long = text.clone().into_bytes();
+    long.extend_from_slice(b"01/26/2021, 10:00 - Bo: ");
+    long.resize(long.len() + MAX_LINE_BYTES + 10, b'x');
+    let (result, _) = two_passes(&long, None);
+    assert!(result.starts_with("LineTooLong"), "{result}");
+    check_one_pass_in("overruled, then too long", &long, None, &[(4096, 3)]);
     // A start that shows a day above 12 decides as the whole text: no restart.
     let text = "13/01/2021, 09:00 - Ana: hi\n14/01/2021, 09:05 - Bo: yes\n".repeat(200);
-    let (_, _, again) = one_pass(text.as_bytes(), 64, 1024, 3);
+    let (_, _, again) = one_pass(text.as_bytes(), None, (64, 1024), 3);
     assert_eq!(again, 0);
 }
 
@@ -171,10 +192,10 @@ fn one_pass_stops_with_the_errors_of_the_two_passes() {
         ("a line too long", &overlong),
     ];
     for (name, text) in texts {
-        let (result, _) = two_passes(text);
+        let (result, _) = two_passes(text, None);
         assert!(!result.starts_with("Detection"), "{name}: {result}");
         // Chunks of a few kilobytes: the long line is a megabyte.
-        check_one_pass_in(name, text, &[(4096, 3), (usize::MAX >> 1, 1)]);
+        check_one_pass_in(name, text, None, &[(4096, 3), (usize::MAX >> 1, 1)]);
     }
 }
 

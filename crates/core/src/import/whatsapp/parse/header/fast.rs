@@ -484,8 +484,8 @@ impl Layout {
 }
 
 /// The number at `at`, `width` digits long, in a head a [`Layout`] checked: the widths are 1, 2
-/// or 4 (3 for a year-first date's year; 0 for no seconds), and every place is inside `head`
-/// (the default is never taken).
+/// or 4 (`numeric_date` refuses a three-digit first or last field, and the others have at most
+/// two; 0 for no seconds), and every place is inside `head` (the default is never taken).
 #[inline(always)]
 fn layout_number(head: &[u8], (at, width): (usize, usize)) -> u32 {
     let digit = |at: usize| head.get(at).map_or(0, |b| u32::from(b.wrapping_sub(b'0')));
@@ -493,7 +493,6 @@ fn layout_number(head: &[u8], (at, width): (usize, usize)) -> u32 {
         1 => digit(at),
         2 => digit(at) * 10 + digit(at + 1),
         4 => digit(at) * 1000 + digit(at + 1) * 100 + digit(at + 2) * 10 + digit(at + 3),
-        3 => digit(at) * 100 + digit(at + 1) * 10 + digit(at + 2),
         _ => 0,
     }
 }
@@ -502,9 +501,10 @@ fn layout_number(head: &[u8], (at, width): (usize, usize)) -> u32 {
 #[derive(Debug, Default)]
 pub(crate) struct Layouts {
     known: Vec<Layout>,
-    /// The layout that read the last header: tried first, as consecutive messages mostly share
-    /// a date and so a layout. A line has at most one layout (their literal and digit places
-    /// differ), so the order they are tried in does not change the answer.
+    /// The layout that read (or was learnt from) the last header the fast path read: tried
+    /// first, as consecutive messages mostly share a date and so a layout. A layout answers
+    /// exactly as the fast path does or not at all, so the order they are tried in does not
+    /// change the answer.
     last: usize,
 }
 

@@ -304,7 +304,7 @@ fn layouts_agree_with_the_fast_path() {
 }
 
 /// Over a whole file, the reader with layouts answers as the fast path does on every line, and
-/// no line has two layouts (so the order the reader tries them in does not matter).
+/// no line is read by two layouts.
 #[test]
 fn layouts_agree_with_the_fast_path_on_every_fixture_line() {
     for (name, text) in fixture_texts() {
