@@ -203,7 +203,7 @@ async fn import(c: &Client, export: &Export<'_>) -> Result<()> {
     .await?;
     let summary = text_of(c, "[role=dialog] .done").await?;
     ensure!(
-        summary.contains("1 media files stored"),
+        summary.contains("1 media file stored"),
         "the photo is stored: {summary}"
     );
     wait_css(c, "[role=dialog] .actions .btn-primary")

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import en from '../lib/i18n/en.json';
 import it from '../lib/i18n/it.json';
-import { pickLocale, setLocale, t } from '../lib/i18n';
+import { pickLocale, setLocale, t, tc } from '../lib/i18n';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -25,6 +25,22 @@ describe('catalogues', () => {
     for (const catalogue of [en, it]) {
       for (const [key, text] of Object.entries(catalogue)) expect({ key, text }).not.toEqual({ key, text: '' });
     }
+  });
+});
+
+describe('tc', () => {
+  test('says one thing in the singular where the catalogue has it', () => {
+    setLocale('en');
+    expect(tc('import.unparsed', 1)).toBe('1 line not understood');
+    expect(tc('import.unparsed', 2)).toBe('2 lines not understood');
+    expect(tc('import.unparsed', 0)).toBe('0 lines not understood');
+    expect(tc('import.done.media', 1)).toBe('1 media file stored');
+    // No singular form: the count is filled in.
+    expect(tc('import.unparsed.more', 1)).toBe('…and 1 more');
+    setLocale('it');
+    expect(tc('import.count.system', 1)).toBe('1 evento di sistema');
+    expect(tc('import.count.system', 4)).toBe('4 eventi di sistema');
+    setLocale('en');
   });
 });
 

@@ -41,3 +41,15 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
     name in params ? String(params[name]) : whole,
   );
 }
+
+/** {@link t} for a count: the key's `.one` form when `count` is 1 and there is one, else the key
+ *  with `{count}` (and `params`) filled in. */
+export function tc(
+  key: MessageKey,
+  count: number,
+  params: Record<string, string | number> = {},
+): string {
+  const one = `${key}.one`;
+  if (count === 1 && one in en) return t(one as MessageKey, params);
+  return t(key, { ...params, count });
+}
