@@ -37,9 +37,15 @@ describe('tc', () => {
     expect(tc('import.done.media', 1)).toBe('1 media file stored');
     // No singular form: the count is filled in.
     expect(tc('import.unparsed.more', 1)).toBe('…and 1 more');
+    // Numbers are written the locale's way.
+    expect(tc('import.done.added', 1000000)).toBe('1,000,000 messages added');
+    expect(tc('import.count.media', 2500, { found: 1200, missing: 1300 })).toBe(
+      '2,500 media: 1,200 found, 1,300 missing',
+    );
     setLocale('it');
     expect(tc('import.count.system', 1)).toBe('1 evento di sistema');
     expect(tc('import.count.system', 4)).toBe('4 eventi di sistema');
+    expect(tc('import.count.messages', 970140)).toBe('970.140 messaggi');
     setLocale('en');
   });
 });

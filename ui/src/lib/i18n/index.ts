@@ -43,13 +43,21 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
 }
 
 /** {@link t} for a count: the key's `.one` form when `count` is 1 and there is one, else the key
- *  with `{count}` (and `params`) filled in. */
+ *  with `{count}` (and `params`) filled in. Numbers are written the locale's way (`1,000,000`,
+ *  `1.000.000`). */
 export function tc(
   key: MessageKey,
   count: number,
   params: Record<string, string | number> = {},
 ): string {
+  const numbers = new Intl.NumberFormat(locale);
+  const written = Object.fromEntries(
+    Object.entries({ ...params, count }).map(([name, value]) => [
+      name,
+      typeof value === 'number' ? numbers.format(value) : value,
+    ]),
+  );
   const one = `${key}.one`;
-  if (count === 1 && one in en) return t(one as MessageKey, params);
-  return t(key, { ...params, count });
+  if (count === 1 && one in en) return t(one as MessageKey, written);
+  return t(key, written);
 }

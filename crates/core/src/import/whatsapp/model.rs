@@ -209,7 +209,15 @@ impl Body {
 
     /// Adds `\n` and `line` (the body becomes a string of its own).
     pub(crate) fn push_line(&mut self, line: &str) {
-        let mut own = std::mem::take(self).into_string();
+        let mut own = match std::mem::take(self).0 {
+            BodyText::Own(own) => own,
+            shared @ BodyText::Shared { .. } => {
+                let text = Body(shared);
+                let mut own = String::with_capacity(text.len() + 1 + line.len());
+                own.push_str(&text);
+                own
+            }
+        };
         own.push('\n');
         own.push_str(line);
         self.0 = BodyText::Own(own);

@@ -17,7 +17,6 @@ mod polls;
 mod tests;
 pub(crate) mod timestamp;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
 use std::sync::Arc;
@@ -396,12 +395,7 @@ pub(crate) fn normalize_author(raw: &str) -> String {
     if plain {
         return raw.to_owned();
     }
-    // Marks are never ASCII: an ASCII name needs no copy to strip them.
-    let stripped: std::borrow::Cow<'_, str> = if raw.is_ascii() {
-        std::borrow::Cow::Borrowed(raw)
-    } else {
-        std::borrow::Cow::Owned(raw.chars().filter(|c| !is_mark(*c)).collect())
-    };
+    let stripped = body::strip_marks(raw);
     let mut name = stripped.trim_matches(is_space);
     if let Some(push_name) = name.strip_prefix('~') {
         name = push_name.trim_start_matches(is_space);
@@ -565,10 +559,9 @@ impl Worker {
                 // The body is the end of the line: a range of the chunk's text, when the line
                 // is that text's.
                 let end = walked.start + line.len();
-                let body = match (shared, &line, suffix_at(&line, body)) {
-                    (Some(text), Cow::Borrowed(_), Some(at)) => {
-                        Body::shared(text, walked.start + at..end)
-                    }
+                // (A chunk with a text gives its lines borrowed from it.)
+                let body = match (shared, suffix_at(&line, body)) {
+                    (Some(text), Some(at)) => Body::shared(text, walked.start + at..end),
                     _ => Body::from(body),
                 };
                 let pending = Pending {
@@ -588,14 +581,11 @@ impl Worker {
                 Some(pending) => {
                     pending.multiline = true;
                     // A line after a bare `\n` continues a shared body in place.
-                    let grown = match (shared, &line) {
-                        (Some(text), Cow::Borrowed(_)) => {
-                            pending
-                                .body
-                                .extend_over(text, walked.start, walked.start + line.len())
-                        }
-                        _ => false,
-                    };
+                    let grown = shared.is_some_and(|text| {
+                        pending
+                            .body
+                            .extend_over(text, walked.start, walked.start + line.len())
+                    });
                     if !grown {
                         pending.body.push_line(&line);
                     }

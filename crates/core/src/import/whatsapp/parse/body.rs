@@ -134,13 +134,6 @@ fn mark_leads(bytes: &[u8]) -> memchr::Memchr3<'_> {
     memchr::memchr3_iter(0xE2, 0xEF, 0xD8, bytes)
 }
 
-/// Whether `text` holds an invisible mark ([`is_mark`]), by its UTF-8 bytes ([`mark_len`]).
-#[cfg(test)]
-pub(super) fn has_mark(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    mark_leads(bytes).any(|at| mark_len(bytes, at) > 0)
-}
-
 /// `text` without its invisible marks. By bytes: a mark is a whole UTF-8 sequence, so the
 /// pieces between marks are whole characters.
 pub(super) fn strip_marks(text: &str) -> Cow<'_, str> {

@@ -278,7 +278,10 @@ impl<R: BufRead> ChunkReader<R> {
 
     /// Takes back the buffer of a processed chunk, to be filled again.
     pub(crate) fn recycle(&mut self, buffer: Vec<u8>) {
-        if self.spare.len() < 8 && buffer.capacity() <= 2 * CHUNK_BYTES + MAX_LINE_BYTES {
+        if self.spare.len() < 8
+            && buffer.capacity() > 0
+            && buffer.capacity() <= 2 * CHUNK_BYTES + MAX_LINE_BYTES
+        {
             self.spare.push(buffer);
         }
     }

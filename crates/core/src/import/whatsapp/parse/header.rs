@@ -94,34 +94,16 @@ pub(crate) fn is_space(c: char) -> bool {
     )
 }
 
-/// What separates a header's parts: spaces (counted) and invisible marks (skipped).
-pub(crate) enum Blank {
-    Space,
-    Mark,
-}
-
-/// Whether `c` is a space or a mark between a header's parts (`None`: neither).
-#[inline]
-pub(crate) fn blank_kind(c: char) -> Option<Blank> {
-    if is_space(c) {
-        Some(Blank::Space)
-    } else if is_mark(c) {
-        Some(Blank::Mark)
-    } else {
-        None
-    }
-}
-
 /// Whether a byte may start a space or a mark beyond ASCII: they are all two or three bytes
 /// long and start with one of these.
 #[inline]
-pub(crate) fn may_start_blank(b: u8) -> bool {
+fn may_start_blank(b: u8) -> bool {
     matches!(b, 0xC2 | 0xD8 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
 }
 
 /// Spaces and invisible marks from `*pos` in `s` (the bytes of a `&str`): all are skipped, the
 /// spaces are counted. Both scanners read the blanks between a header's parts with it.
-pub(crate) fn skip_blanks_at(s: &[u8], pos: &mut usize) -> usize {
+fn skip_blanks_at(s: &[u8], pos: &mut usize) -> usize {
     let mut spaces = 0;
     while let Some(&b) = s.get(*pos) {
         if b < 0x80 {
@@ -138,10 +120,10 @@ pub(crate) fn skip_blanks_at(s: &[u8], pos: &mut usize) -> usize {
         let Some(c) = two_or_three_byte_char(s, *pos) else {
             break;
         };
-        match blank_kind(c) {
-            Some(Blank::Space) => spaces += 1,
-            Some(Blank::Mark) => {}
-            None => break,
+        if is_space(c) {
+            spaces += 1;
+        } else if !is_mark(c) {
+            break;
         }
         *pos += c.len_utf8();
     }
@@ -150,24 +132,16 @@ pub(crate) fn skip_blanks_at(s: &[u8], pos: &mut usize) -> usize {
 
 /// The two- or three-byte character starting at `at` (all [`skip_blanks_at`] looks for).
 fn two_or_three_byte_char(s: &[u8], at: usize) -> Option<char> {
-    let continuation = |next: usize| {
-        s.get(at + next)
-            .filter(|b| *b & 0xC0 == 0x80)
-            .map(|b| u32::from(b & 0x3F))
-    };
-    let code = match *s.get(at)? {
-        lead @ 0xC2..=0xDF => (u32::from(lead & 0x1F) << 6) | continuation(1)?,
-        lead @ 0xE0..=0xEF => {
-            (u32::from(lead & 0x0F) << 12) | (continuation(1)? << 6) | continuation(2)?
-        }
-        _ => return None,
-    };
-    char::from_u32(code)
+    let len = if *s.get(at)? < 0xE0 { 2 } else { 3 };
+    std::str::from_utf8(s.get(at..at + len)?)
+        .ok()?
+        .chars()
+        .next()
 }
 
 /// Whether a clock reading is one: `24:00` is allowed (read as midnight), seconds up to 59.
 #[inline]
-pub(crate) fn clock_in_range(hour: u32, minute: u32, second: u32) -> bool {
+fn clock_in_range(hour: u32, minute: u32, second: u32) -> bool {
     hour <= 24 && minute <= 59 && second <= 59
 }
 

@@ -718,41 +718,14 @@ pub(crate) fn system_event(text: &str) -> Option<SystemEvent> {
 pub(crate) fn system_phrase_before(text: &str, at: usize) -> bool {
     let index = &*INDEX;
     if !index.colon_at_end {
-        let mut end = text.len().min(at + index.colon_reach);
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-        if !phrase_may_start(text.get(..end).unwrap_or(text)) {
+        let end = text.ceil_char_boundary(at + index.colon_reach);
+        // Any phrase in the text up to there (a prefix's `End` phrases too: the full search
+        // below settles those).
+        if first_match(text.get(..end).unwrap_or(text)).is_none() {
             return false;
         }
     }
     system_phrase_start(text).is_some_and(|start| start < at)
-}
-
-/// Whether `text` holds an [`At::Anywhere`] phrase or starts with an [`At::Start`] one.
-fn phrase_may_start(text: &str) -> bool {
-    let index = &*INDEX;
-    let lower = usize::from(text.as_bytes().first().map_or(0, u8::to_ascii_lowercase));
-    let mut candidates = index.starting.get(lower).copied().unwrap_or(0);
-    let starts = |row: &usize| matches!(SYSTEM.get(*row), Some((At::Start, phrase, _)) if starts_with_ci(text, phrase));
-    while candidates != 0 {
-        let bit = candidates.trailing_zeros() as usize;
-        candidates &= candidates - 1;
-        if index.anchored.get(bit).is_some_and(starts) {
-            return true;
-        }
-    }
-    if index.anchored.iter().skip(64).any(starts) {
-        return true;
-    }
-    match &index.anywhere {
-        Some(automaton) => automaton.is_match(text),
-        None => index.anywhere_rows.iter().any(|row| {
-            SYSTEM
-                .get(*row)
-                .is_some_and(|(_, phrase, _)| text.contains(phrase))
-        }),
-    }
 }
 
 /// Where in `text` the system phrase that matches it starts (to tell `Tom changed the subject

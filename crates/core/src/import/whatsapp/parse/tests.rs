@@ -2,7 +2,7 @@
 
 use time::macros::datetime;
 
-use super::body::{has_mark, strip_marks};
+use super::body::strip_marks;
 use super::header::is_mark;
 use super::header::{DateFields, Meridiem, Shape, header};
 use super::{has_quote, normalize_author, split_author};
@@ -262,6 +262,11 @@ fn a_file_name_without_the_marker_is_not_an_attachment() {
             omitted: false
         }
     );
+}
+
+/// Whether [`strip_marks`] finds a mark in `text`.
+fn has_mark(text: &str) -> bool {
+    matches!(strip_marks(text), std::borrow::Cow::Owned(_))
 }
 
 #[test]
